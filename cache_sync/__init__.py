@@ -1,0 +1,1 @@
+"""Keep Redis-cached pages true when the data behind them changes."""

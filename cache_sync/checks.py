@@ -1,0 +1,109 @@
+"""System checks of `settings.CACHE_SYNC` (ids `cache_sync.E0xx`)."""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+
+from .conf import get_config, parse
+from .keys import KeyTemplate
+
+
+@register(Tags.caches)
+def check_cache_sync(app_configs=None, **kwargs) -> list[Error]:
+    config = parse(getattr(settings, "CACHE_SYNC", {}))
+    errors = [Error(p.message, hint=p.hint or None, id=p.id) for p in config.problems]
+    errors.extend(_check_cache(config.cache_alias))
+    raw_rules = getattr(settings, "CACHE_SYNC", {}).get("RULES", {}) if isinstance(settings.CACHE_SYNC, dict) else {}
+    for label in raw_rules if isinstance(raw_rules, dict) else ():
+        rule = next((r for r in config.rules if r.model == label), None)
+        errors.extend(_check_rule(label, rule))
+    get_config.cache_clear()
+    return errors
+
+
+def _check_cache(alias: str) -> list[Error]:
+    backend = settings.CACHES.get(alias, {}).get("BACKEND")
+    if backend is None:
+        return [
+            Error(
+                f"CACHE_SYNC['CACHE'] names the cache alias {alias!r}, which is not in CACHES.",
+                hint=f"Use one of: {', '.join(settings.CACHES)}.",
+                id="cache_sync.E002",
+            )
+        ]
+    if not backend.startswith("django_redis."):
+        return [
+            Error(
+                f"CACHE_SYNC['CACHE'] is {alias!r}, whose backend {backend} is not django-redis.",
+                hint="cache_sync needs a Redis cache: BACKEND 'django_redis.cache.RedisCache'.",
+                id="cache_sync.E003",
+            )
+        ]
+    return []
+
+
+def _check_rule(label: str, rule) -> list[Error]:
+    where = f"CACHE_SYNC['RULES'][{label!r}]"
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        return [Error(f"{where}: unknown model {label!r}.", hint="Use 'app_label.ModelName'.", id="cache_sync.E011")]
+    if rule is None:
+        return []  # its problems were reported by parse()
+    errors = [error for t in rule.keys for error in _check_template(where, model, t)]
+    for accessor, templates in rule.related:
+        related_model = _related_model(model, accessor)
+        if related_model is None:
+            errors.append(
+                Error(
+                    f"{where}['related']: {model._meta.label} has no relation {accessor!r}.",
+                    hint="Name a relation of the model, e.g. the related_name of a ForeignKey to it.",
+                    id="cache_sync.E015",
+                )
+            )
+            continue
+        errors.extend(e for t in templates for e in _check_template(f"{where}['related'][{accessor!r}]", related_model, t))
+    return errors
+
+
+def _check_template(where: str, model: type[models.Model], template: KeyTemplate) -> list[Error]:
+    errors = []
+    for path in template.paths:
+        current = model
+        for depth, name in enumerate(path):
+            try:
+                field = current._meta.get_field(name)
+            except FieldDoesNotExist:
+                errors.append(
+                    Error(
+                        f"{where}: key template {template.text!r} names {'.'.join(path)!r}, "
+                        f"but {current._meta.label} has no field {name!r}.",
+                        id="cache_sync.E014",
+                    )
+                )
+                break
+            last = depth == len(path) - 1
+            if not last and not (field.many_to_one or field.one_to_one):
+                errors.append(
+                    Error(
+                        f"{where}: key template {template.text!r} follows {name!r}, "
+                        "which is not a forward relation to one object.",
+                        id="cache_sync.E014",
+                    )
+                )
+                break
+            if not last:
+                current = field.related_model
+    return errors
+
+
+def _related_model(model: type[models.Model], accessor: str):
+    for field in model._meta.get_fields():
+        name = field.get_accessor_name() if field.auto_created and not field.concrete else field.name
+        if name == accessor and field.is_relation:
+            return field.related_model
+    return None

@@ -1,0 +1,158 @@
+"""`settings.CACHE_SYNC`, read once into immutable objects (reset on `setting_changed`).
+
+Parsing never raises: what is wrong is kept as `problems`, which the system
+checks report, and rules with problems are left out of `rules`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+
+from django.conf import settings
+
+from .keys import KeyTemplate, TemplateSyntaxError
+
+ACTIONS = ("invalidate", "rebuild")
+STRATEGIES = ("sync", "naive", "ttl")
+OPTIONS = ("CACHE", "TIMEOUT", "STRATEGY", "LEASE_TIMEOUT", "LEASE_WAIT", "RULES")
+RULE_OPTIONS = ("action", "keys", "related")
+
+
+@dataclass(frozen=True)
+class Problem:
+    id: str
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    model: str  # "app_label.ModelName"
+    action: str
+    keys: tuple[KeyTemplate, ...]
+    related: tuple[tuple[str, tuple[KeyTemplate, ...]], ...] = ()
+
+    @property
+    def rebuilds(self) -> bool:
+        return self.action == "rebuild"
+
+
+@dataclass(frozen=True)
+class Config:
+    cache_alias: str = "default"
+    timeout: int = 600
+    strategy: str = "sync"
+    lease_timeout: float = 5.0  # a builder that died frees its lease after this
+    lease_wait: float = 2.0  # how long a reader waits for another's build
+    rules: tuple[Rule, ...] = ()
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def guarded(self) -> bool:
+        """Stale-set and stampede guards on fills, and invalidation after commit."""
+        return self.strategy == "sync"
+
+    @property
+    def invalidates(self) -> bool:
+        return self.strategy != "ttl"
+
+    @cached_property
+    def rules_by_model(self) -> dict[str, Rule]:
+        return {rule.model: rule for rule in self.rules}
+
+
+@cache
+def get_config() -> Config:
+    return parse(getattr(settings, "CACHE_SYNC", {}))
+
+
+def reset(*, setting: str = "", **kwargs) -> None:
+    if setting in ("", "CACHE_SYNC", "CACHES"):
+        get_config.cache_clear()
+
+
+def parse(raw: object) -> Config:
+    problems: list[Problem] = []
+    if not isinstance(raw, dict):
+        return Config(problems=(Problem("cache_sync.E001", "CACHE_SYNC must be a dict."),))
+    for name in raw.keys() - set(OPTIONS):
+        problems.append(
+            Problem("cache_sync.E001", f"CACHE_SYNC has an unknown option {name!r}.", _one_of(OPTIONS))
+        )
+    values = {
+        "cache_alias": raw.get("CACHE", "default"),
+        "timeout": raw.get("TIMEOUT", 600),
+        "strategy": raw.get("STRATEGY", "sync"),
+        "lease_timeout": raw.get("LEASE_TIMEOUT", 5.0),
+        "lease_wait": raw.get("LEASE_WAIT", 2.0),
+    }
+    if not isinstance(values["cache_alias"], str):
+        problems.append(Problem("cache_sync.E002", "CACHE_SYNC['CACHE'] must be a cache alias."))
+        values["cache_alias"] = "default"
+    for option, name in (("timeout", "TIMEOUT"), ("lease_timeout", "LEASE_TIMEOUT"), ("lease_wait", "LEASE_WAIT")):
+        value = values[option]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            problems.append(
+                Problem("cache_sync.E004", f"CACHE_SYNC['{name}'] must be a positive number of seconds, not {value!r}.")
+            )
+            values[option] = getattr(Config, option)
+    if values["strategy"] not in STRATEGIES:
+        problems.append(
+            Problem("cache_sync.E005", f"CACHE_SYNC['STRATEGY'] is {values['strategy']!r}.", _one_of(STRATEGIES))
+        )
+        values["strategy"] = "sync"
+    rules_raw = raw.get("RULES", {})
+    rules = []
+    if not isinstance(rules_raw, dict):
+        problems.append(Problem("cache_sync.E010", "CACHE_SYNC['RULES'] must be a dict of model label to rule."))
+    else:
+        for label, rule_raw in rules_raw.items():
+            rule, rule_problems = _parse_rule(label, rule_raw)
+            problems.extend(rule_problems)
+            if rule and not rule_problems:
+                rules.append(rule)
+    return Config(**values, rules=tuple(rules), problems=tuple(problems))
+
+
+def _parse_rule(label: object, raw: object) -> tuple[Rule | None, list[Problem]]:
+    where = f"CACHE_SYNC['RULES'][{label!r}]"
+    if not isinstance(label, str) or label.count(".") != 1:
+        return None, [Problem("cache_sync.E011", f"{where}: a rule is keyed by 'app_label.ModelName'.")]
+    if not isinstance(raw, dict):
+        return None, [Problem("cache_sync.E010", f"{where} must be a dict.", _one_of(RULE_OPTIONS))]
+    problems = [
+        Problem("cache_sync.E010", f"{where} has an unknown option {name!r}.", _one_of(RULE_OPTIONS))
+        for name in raw.keys() - set(RULE_OPTIONS)
+    ]
+    action = raw.get("action", "invalidate")
+    if action not in ACTIONS:
+        problems.append(Problem("cache_sync.E012", f"{where}: unknown action {action!r}.", _one_of(ACTIONS)))
+    keys = _parse_templates(f"{where}['keys']", raw.get("keys"), problems)
+    related_raw = raw.get("related", {})
+    related = []
+    if not isinstance(related_raw, dict):
+        problems.append(Problem("cache_sync.E010", f"{where}['related'] must map relation names to key lists."))
+    else:
+        for accessor, templates in related_raw.items():
+            related.append((accessor, _parse_templates(f"{where}['related'][{accessor!r}]", templates, problems)))
+    return Rule(label, action, keys, tuple(related)), problems
+
+
+def _parse_templates(where: str, raw: object, problems: list[Problem]) -> tuple[KeyTemplate, ...]:
+    if not isinstance(raw, list | tuple) or not raw:
+        problems.append(Problem("cache_sync.E013", f"{where} must be a non-empty list of key templates."))
+        return ()
+    templates = []
+    for text in raw:
+        try:
+            templates.append(KeyTemplate.parse(text))
+        except TemplateSyntaxError as error:
+            problems.append(
+                Problem("cache_sync.E013", f"{where}: malformed key template: {error}", "Example: 'product:{slug}'.")
+            )
+    return tuple(templates)
+
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    return "Use one of: " + ", ".join(choices) + "."

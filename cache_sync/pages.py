@@ -1,0 +1,167 @@
+"""The cached read path of pages: `@cached_page("product:{slug}")` on a view.
+
+A page is stored per variant (the visitor and the query parameters the page
+depends on) inside its key's family, so invalidating the key clears them all.
+Every response says `X-Cache: hit|miss`. Misses are built under a lease (see
+store.py): one build per key at a time, and never a page older than the last
+invalidation. When Redis is away, pages come from the database, uncached.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404, HttpRequest, HttpResponse
+from django.test import RequestFactory
+
+from .batch import retry_undelivered
+from .conf import get_config
+from .keys import KeyTemplate
+from .signals import key_rebuilt
+from .store import ReadResult, StoreUnavailable, get_store
+
+logger = logging.getLogger(__name__)
+
+CACHE_HEADER = "X-Cache"
+_UNCACHED_HEADERS = {"set-cookie", "x-cache", "vary"}
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    template: KeyTemplate
+    view: object
+    query_params: tuple[str, ...]
+    vary_on_user: bool
+
+    def variant(self, request: HttpRequest) -> str:
+        user = getattr(request, "user", None)
+        visitor = f"u{user.pk}" if self.vary_on_user and user and user.is_authenticated else "anon"
+        query = urlencode(sorted((name, request.GET.get(name, "")) for name in self.query_params if name in request.GET))
+        return f"{visitor}|{query}"
+
+
+_pages: list[CachedPage] = []
+
+
+def cached_page(key: str, *, query_params: tuple[str, ...] = (), vary_on_user: bool = True):
+    """Cache a view's GET responses under `key`, rendered from the URL's keyword arguments.
+
+    Only `query_params` enter the variant (others are ignored, so they cannot
+    flood the cache); with `vary_on_user`, each signed-in visitor has a variant of
+    their own and anonymous visitors share one.
+    """
+    template = KeyTemplate.parse(key)
+
+    def decorator(view):
+        page = CachedPage(template, view, tuple(query_params), vary_on_user)
+        _pages.append(page)
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method not in ("GET", "HEAD"):
+                return view(request, *args, **kwargs)
+            page_key = template.text.format(**kwargs) if template.paths else template.text
+            return serve_page(page_key, page.variant(request), lambda: view(request, *args, **kwargs))
+
+        wrapper.cached_page = page
+        return wrapper
+
+    return decorator
+
+
+def serve_page(key: str, variant: str, build) -> HttpResponse:
+    config = get_config()
+    try:
+        retry_undelivered()
+        result = _read_or_wait(key, variant)
+    except StoreUnavailable as error:
+        logger.warning("Redis unavailable, serving %s from the database: %s", key, error)
+        return _mark(build(), "miss")
+    if result.status == "hit":
+        return _mark(decode_page(result.page), "hit")
+    response = _render(build())
+    stored = False
+    if result.status == "build" and is_cacheable(response):
+        try:
+            stored = get_store(config.cache_alias).store(
+                key, variant, encode_page(response), token=result.token, ttl_ms=int(config.timeout * 1000)
+            )
+        except StoreUnavailable as error:
+            logger.warning("Redis unavailable, %s not stored: %s", key, error)
+    if result.token and not stored:
+        _release(key, variant, result.token)
+    response.cache_sync_stored = stored
+    return _mark(response, "miss")
+
+
+def _read_or_wait(key: str, variant: str) -> ReadResult:
+    """Read; while another reader holds the lease, wait for its page (bounded)."""
+    config = get_config()
+    store = get_store(config.cache_alias)
+    lease_ms = int(config.lease_timeout * 1000)
+    deadline = time.monotonic() + config.lease_wait
+    delay = 0.002
+    while True:
+        result = store.read(key, variant, guarded=config.guarded, lease_ms=lease_ms)
+        if result.status != "wait":
+            return result
+        if time.monotonic() >= deadline:
+            return ReadResult("wait")  # build from the database, store nothing
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _release(key: str, variant: str, token: str) -> None:
+    try:
+        get_store(get_config().cache_alias).release(key, variant, token)
+    except StoreUnavailable:
+        pass  # the lease expires by itself
+
+
+def is_cacheable(response: HttpResponse) -> bool:
+    return response.status_code == 200 and not response.streaming and not response.cookies
+
+
+def encode_page(response: HttpResponse) -> bytes:
+    headers = {name: value for name, value in response.items() if name.lower() not in _UNCACHED_HEADERS}
+    return json.dumps(headers).encode() + b"\n" + response.content
+
+
+def decode_page(page: bytes) -> HttpResponse:
+    header_line, _, content = page.partition(b"\n")
+    response = HttpResponse(content)
+    for name, value in json.loads(header_line).items():
+        response[name] = value
+    return response
+
+
+def _render(response: HttpResponse) -> HttpResponse:
+    if hasattr(response, "render") and callable(response.render):
+        response.render()
+    return response
+
+
+def _mark(response: HttpResponse, status: str) -> HttpResponse:
+    response[CACHE_HEADER] = status
+    return response
+
+
+def rebuild_page(key: str) -> None:
+    """Refill `key` as an anonymous visitor sees it, under the same guard as reads."""
+    for page in _pages:
+        kwargs = page.template.match(key)
+        if kwargs is None:
+            continue
+        request = RequestFactory().get("/")
+        request.user = AnonymousUser()
+        try:
+            response = serve_page(key, page.variant(request), lambda p=page, k=kwargs: p.view(request, **k))
+        except Http404:
+            continue
+        key_rebuilt.send_robust(sender=CachedPage, key=key, stored=getattr(response, "cache_sync_stored", False))

@@ -1,0 +1,163 @@
+"""The one module that talks to raw Redis.
+
+Layout: each key of the rules (`product:abc`) is one Redis hash, the *family*,
+named `<prefix>:{product:abc}`. The braces are a Redis Cluster hash tag, so the
+family and everything in it live in one slot and every script below touches a
+single key. Inside the hash, for each page variant `v` (query, visitor):
+
+- `b:v` the page, `x:v` when it expires (ms since epoch, Redis clock);
+- `l:v` the lease `token:deadline_ms` of the one reader that is building it.
+
+Invalidating a family is one `DEL`: every variant and every lease goes at once,
+with no `KEYS`/`SCAN`. A builder may store its page only while its lease is still
+in the hash; an invalidation after its database read deleted the lease, so an
+old page can never be stored after the write that made it old (the stale-set
+guard, as in Facebook's memcache leases). The lease also makes concurrent misses
+wait for one build instead of stampeding the database.
+
+Redis errors surface as `StoreUnavailable`; callers treat it as a miss.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import redis
+from django.core.cache import caches
+from django_redis import get_redis_connection
+
+logger = logging.getLogger(__name__)
+
+_NOW_MS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# KEYS[1] family; ARGV: variant, token, lease_ms, guarded ("1"/"0")
+READ_SCRIPT = (
+    _NOW_MS
+    + """
+local v = ARGV[1]
+local got = redis.call('HMGET', KEYS[1], 'b:' .. v, 'x:' .. v, 'l:' .. v)
+local expires = tonumber(got[2])
+if got[1] and expires and expires > now then return {'hit', got[1]} end
+if ARGV[4] ~= '1' then return {'build', ''} end
+if got[3] then
+  local deadline = tonumber(string.match(got[3], ':(%d+)$'))
+  if deadline and deadline > now then return {'wait', ''} end
+end
+local lease_ms = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 'l:' .. v, ARGV[2] .. ':' .. (now + lease_ms))
+if redis.call('PTTL', KEYS[1]) < lease_ms then redis.call('PEXPIRE', KEYS[1], lease_ms) end
+return {'build', ARGV[2]}
+"""
+)
+
+# KEYS[1] family; ARGV: variant, token, page, ttl_ms, guarded ("1"/"0")
+STORE_SCRIPT = (
+    _NOW_MS
+    + """
+local v = ARGV[1]
+if ARGV[5] == '1' then
+  local lease = redis.call('HGET', KEYS[1], 'l:' .. v)
+  local mine = ARGV[2] .. ':'
+  if not lease or string.sub(lease, 1, #mine) ~= mine then return 0 end
+  redis.call('HDEL', KEYS[1], 'l:' .. v)
+end
+local ttl_ms = tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'b:' .. v, ARGV[3], 'x:' .. v, now + ttl_ms)
+if redis.call('PTTL', KEYS[1]) < ttl_ms then redis.call('PEXPIRE', KEYS[1], ttl_ms) end
+return 1
+"""
+)
+
+# KEYS[1] family; ARGV: variant, token
+RELEASE_SCRIPT = """
+local lease = redis.call('HGET', KEYS[1], 'l:' .. ARGV[1])
+local mine = ARGV[2] .. ':'
+if lease and string.sub(lease, 1, #mine) == mine then redis.call('HDEL', KEYS[1], 'l:' .. ARGV[1]) end
+return 0
+"""
+
+
+class StoreUnavailable(Exception):
+    """Redis did not answer; the page is served from the database instead."""
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    status: str  # "hit", "build" (you hold the lease, or no guard) or "wait"
+    page: bytes = b""
+    token: str = ""
+
+
+class PageStore:
+    def __init__(self, cache_alias: str) -> None:
+        self.cache_alias = cache_alias
+        self.client = get_redis_connection(cache_alias)
+        self._read = self.client.register_script(READ_SCRIPT)
+        self._store = self.client.register_script(STORE_SCRIPT)
+        self._release = self.client.register_script(RELEASE_SCRIPT)
+
+    def family(self, key: str) -> str:
+        return caches[self.cache_alias].make_key("{%s}" % key)
+
+    def read(self, key: str, variant: str, *, guarded: bool, lease_ms: int) -> ReadResult:
+        token = secrets.token_hex(8) if guarded else ""
+        with _unavailable_on_error():
+            status, payload = self._read(
+                keys=[self.family(key)], args=[variant, token, lease_ms, int(guarded)]
+            )
+        status = status.decode()
+        if status == "hit":
+            return ReadResult("hit", page=payload)
+        return ReadResult(status, token=payload.decode())
+
+    def store(self, key: str, variant: str, page: bytes, *, token: str, ttl_ms: int) -> bool:
+        """Store `page` unless (guarded) the lease `token` was invalidated meanwhile."""
+        with _unavailable_on_error():
+            stored = self._store(
+                keys=[self.family(key)], args=[variant, token, page, ttl_ms, int(bool(token))]
+            )
+        return bool(stored)
+
+    def release(self, key: str, variant: str, token: str) -> None:
+        with _unavailable_on_error():
+            self._release(keys=[self.family(key)], args=[variant, token])
+
+    def invalidate(self, keys: Iterable[str]) -> int:
+        """Delete each key's family in one round trip; returns how many existed."""
+        keys = list(keys)
+        if not keys:
+            return 0
+        with _unavailable_on_error():
+            pipe = self.client.pipeline(transaction=False)
+            for key in keys:
+                pipe.delete(self.family(key))
+            return sum(pipe.execute())
+
+
+class _unavailable_on_error:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is not None and isinstance(exc, redis.RedisError | OSError):
+            raise StoreUnavailable(str(exc)) from exc
+        return False
+
+
+_stores: dict[str, PageStore] = {}
+
+
+def get_store(cache_alias: str) -> PageStore:
+    if cache_alias not in _stores:
+        _stores[cache_alias] = PageStore(cache_alias)
+    return _stores[cache_alias]
+
+
+def reset_stores(**kwargs) -> None:
+    _stores.clear()

