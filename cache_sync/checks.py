@@ -66,7 +66,9 @@ def _check_rule(label: str, rule) -> list[Error]:
                 )
             )
             continue
-        errors.extend(e for t in templates for e in _check_template(f"{where}['related'][{accessor!r}]", related_model, t))
+        errors.extend(
+            e for t in templates for e in _check_template(f"{where}['related'][{accessor!r}]", related_model, t)
+        )
     return errors
 
 

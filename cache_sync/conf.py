@@ -77,9 +77,7 @@ def parse(raw: object) -> Config:
     if not isinstance(raw, dict):
         return Config(problems=(Problem("cache_sync.E001", "CACHE_SYNC must be a dict."),))
     for name in raw.keys() - set(OPTIONS):
-        problems.append(
-            Problem("cache_sync.E001", f"CACHE_SYNC has an unknown option {name!r}.", _one_of(OPTIONS))
-        )
+        problems.append(Problem("cache_sync.E001", f"CACHE_SYNC has an unknown option {name!r}.", _one_of(OPTIONS)))
     values = {
         "cache_alias": raw.get("CACHE", "default"),
         "timeout": raw.get("TIMEOUT", 600),

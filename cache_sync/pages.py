@@ -9,6 +9,7 @@ invalidation. When Redis is away, pages come from the database, uncached.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -42,7 +43,9 @@ class CachedPage:
     def variant(self, request: HttpRequest) -> str:
         user = getattr(request, "user", None)
         visitor = f"u{user.pk}" if self.vary_on_user and user and user.is_authenticated else "anon"
-        query = urlencode(sorted((name, request.GET.get(name, "")) for name in self.query_params if name in request.GET))
+        query = urlencode(
+            sorted((name, request.GET.get(name, "")) for name in self.query_params if name in request.GET)
+        )
         return f"{visitor}|{query}"
 
 
@@ -85,7 +88,12 @@ def serve_page(key: str, variant: str, build) -> HttpResponse:
         return _mark(build(), "miss")
     if result.status == "hit":
         return _mark(decode_page(result.page), "hit")
-    response = _render(build())
+    try:
+        response = _render(build())
+    except BaseException:
+        if result.token:
+            _release(key, variant, result.token)
+        raise
     stored = False
     if result.status == "build" and is_cacheable(response):
         try:
@@ -118,10 +126,8 @@ def _read_or_wait(key: str, variant: str) -> ReadResult:
 
 
 def _release(key: str, variant: str, token: str) -> None:
-    try:
+    with contextlib.suppress(StoreUnavailable):  # else the lease expires by itself
         get_store(get_config().cache_alias).release(key, variant, token)
-    except StoreUnavailable:
-        pass  # the lease expires by itself
 
 
 def is_cacheable(response: HttpResponse) -> bool:
@@ -161,7 +167,7 @@ def rebuild_page(key: str) -> None:
         request = RequestFactory().get("/")
         request.user = AnonymousUser()
         try:
-            response = serve_page(key, page.variant(request), lambda p=page, k=kwargs: p.view(request, **k))
+            response = serve_page(key, page.variant(request), lambda p=page, r=request, k=kwargs: p.view(r, **k))
         except Http404:
             continue
         key_rebuilt.send_robust(sender=CachedPage, key=key, stored=getattr(response, "cache_sync_stored", False))

@@ -103,14 +103,12 @@ class PageStore:
         self._release = self.client.register_script(RELEASE_SCRIPT)
 
     def family(self, key: str) -> str:
-        return caches[self.cache_alias].make_key("{%s}" % key)
+        return caches[self.cache_alias].make_key(f"{{{key}}}")
 
     def read(self, key: str, variant: str, *, guarded: bool, lease_ms: int) -> ReadResult:
         token = secrets.token_hex(8) if guarded else ""
         with _unavailable_on_error():
-            status, payload = self._read(
-                keys=[self.family(key)], args=[variant, token, lease_ms, int(guarded)]
-            )
+            status, payload = self._read(keys=[self.family(key)], args=[variant, token, lease_ms, int(guarded)])
         status = status.decode()
         if status == "hit":
             return ReadResult("hit", page=payload)
@@ -119,9 +117,7 @@ class PageStore:
     def store(self, key: str, variant: str, page: bytes, *, token: str, ttl_ms: int) -> bool:
         """Store `page` unless (guarded) the lease `token` was invalidated meanwhile."""
         with _unavailable_on_error():
-            stored = self._store(
-                keys=[self.family(key)], args=[variant, token, page, ttl_ms, int(bool(token))]
-            )
+            stored = self._store(keys=[self.family(key)], args=[variant, token, page, ttl_ms, int(bool(token))])
         return bool(stored)
 
     def release(self, key: str, variant: str, token: str) -> None:

@@ -22,14 +22,14 @@ class VersionedModel(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        adding = self._state.adding
-        if not adding:
+        updating = not self._state.adding or kwargs.get("update_fields") or kwargs.get("force_update")
+        if updating:
             self.version = F("version") + 1
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "version"}
         super().save(*args, **kwargs)
-        if not adding:
+        if updating:
             self.refresh_from_db(fields=["version"])
 
 

@@ -46,6 +46,22 @@ def page_family(redis_client):
     """The Redis hash that holds a rule key's pages: `page_family("home")`."""
 
     def family(key: str) -> dict[bytes, bytes]:
-        return redis_client.hgetall(caches["default"].make_key("{%s}" % key))
+        return redis_client.hgetall(caches["default"].make_key(f"{{{key}}}"))
 
     return family
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Counts the requests sent to Redis from now on (a pipeline is one)."""
+    from redis.connection import AbstractConnection
+
+    sent = []
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return lambda: len(sent)

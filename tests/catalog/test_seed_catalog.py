@@ -1,0 +1,48 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from catalog.models import Category, Product
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_catalog", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_seed_creates_the_requested_counts():
+    seed("--categories", "5", "--products", "2500")
+    assert Category.objects.count() == 5
+    assert Product.objects.count() == 2500
+    assert Product.objects.values("slug").distinct().count() == 2500
+
+
+def test_seed_is_deterministic_for_a_seed():
+    seed("--categories", "3", "--products", "50", "--seed", "7")
+    first = list(Product.objects.order_by("id").values_list("name", "price", "category__slug"))
+    Product.objects.all().delete()
+    Category.objects.all().delete()
+    seed("--categories", "3", "--products", "50", "--seed", "7")
+    assert list(Product.objects.order_by("id").values_list("name", "price", "category__slug")) == first
+
+
+def test_if_empty_leaves_an_existing_catalog_alone():
+    seed("--categories", "2", "--products", "10")
+    assert "nothing seeded" in seed("--if-empty")
+    assert Product.objects.count() == 10
+
+
+def test_seeding_again_adds_new_categories():
+    seed("--categories", "2", "--products", "10")
+    seed("--categories", "2", "--products", "10")
+    assert Category.objects.count() == 4
+    assert Product.objects.count() == 20
+
+
+def test_bad_counts_are_refused():
+    with pytest.raises(CommandError):
+        seed("--categories", "0")
