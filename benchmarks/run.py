@@ -1,0 +1,74 @@
+"""Side-by-side benchmarks of cache_sync (`make bench`), reported as ratios from one run.
+
+Each pair is measured in alternating rounds in the same process against the same
+SQLite test database and the same Redis, and the median of the per-round ratios
+is reported, so that the noise of a shared machine hits both sides alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "website.settings")
+os.environ.setdefault("CACHE_KEY_PREFIX", f"bench-{os.getpid()}")
+
+
+def timed(function: Callable[[], object], repeat: int) -> float:
+    start = time.perf_counter()
+    for _ in range(repeat):
+        function()
+    return (time.perf_counter() - start) / repeat
+
+
+def compare(name: str, subject, baseline, *, rounds: int, repeat: int, baseline_context=contextlib.nullcontext):
+    subject_times, baseline_times = [], []
+    for _ in range(rounds):
+        with baseline_context():
+            baseline_times.append(timed(baseline, repeat))
+        subject_times.append(timed(subject, repeat))
+    ratios = [s / b for s, b in zip(subject_times, baseline_times, strict=True)]
+    return {
+        "name": name,
+        "subject_us": statistics.median(subject_times) * 1e6,
+        "baseline_us": statistics.median(baseline_times) * 1e6,
+        "ratio": statistics.median(ratios),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args(argv)
+    django.setup()
+
+    from django.test.utils import get_runner, setup_test_environment
+
+    from benchmarks import scenarios
+
+    setup_test_environment()
+    runner = get_runner(django.conf.settings)(verbosity=0, interactive=False)
+    old_config = runner.setup_databases()
+    try:
+        results, round_trips = scenarios.run_all(compare, rounds=args.rounds, repeat=args.repeat)
+    finally:
+        scenarios.clean_up()
+        runner.teardown_databases(old_config)
+    report = scenarios.format_report(results, round_trips, args)
+    print(report)
+    os.makedirs("benchmarks/results", exist_ok=True)
+    with open("benchmarks/results/latest.md", "w") as out:
+        out.write(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
