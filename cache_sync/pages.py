@@ -70,7 +70,7 @@ def cached_page(key: str, *, query_params: tuple[str, ...] = (), vary_on_user: b
             if request.method not in ("GET", "HEAD"):
                 return view(request, *args, **kwargs)
             page_key = template.text.format(**kwargs) if template.paths else template.text
-            return serve_page(page_key, page.variant(request), lambda: view(request, *args, **kwargs))
+            return serve_page(request, page_key, page.variant(request), lambda: view(request, *args, **kwargs))
 
         wrapper.cached_page = page
         return wrapper
@@ -78,7 +78,7 @@ def cached_page(key: str, *, query_params: tuple[str, ...] = (), vary_on_user: b
     return decorator
 
 
-def serve_page(key: str, variant: str, build) -> HttpResponse:
+def serve_page(request: HttpRequest, key: str, variant: str, build) -> HttpResponse:
     config = get_config()
     try:
         retry_undelivered()
@@ -95,7 +95,7 @@ def serve_page(key: str, variant: str, build) -> HttpResponse:
             _release(key, variant, result.token)
         raise
     stored = False
-    if result.status == "build" and is_cacheable(response):
+    if result.status == "build" and is_cacheable(request, response):
         try:
             stored = get_store(config.cache_alias).store(
                 key, variant, encode_page(response), token=result.token, ttl_ms=int(config.timeout * 1000)
@@ -130,8 +130,12 @@ def _release(key: str, variant: str, token: str) -> None:
         get_store(get_config().cache_alias).release(key, variant, token)
 
 
-def is_cacheable(response: HttpResponse) -> bool:
-    return response.status_code == 200 and not response.streaming and not response.cookies
+def is_cacheable(request: HttpRequest, response: HttpResponse) -> bool:
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    # A page that showed one-time messages ("Profile saved") is for this response only.
+    shown = getattr(request, "_messages", None)
+    return not (shown is not None and shown.used and len(shown))
 
 
 def encode_page(response: HttpResponse) -> bytes:
@@ -167,7 +171,9 @@ def rebuild_page(key: str) -> None:
         request = RequestFactory().get("/")
         request.user = AnonymousUser()
         try:
-            response = serve_page(key, page.variant(request), lambda p=page, r=request, k=kwargs: p.view(r, **k))
+            response = serve_page(
+                request, key, page.variant(request), lambda p=page, r=request, k=kwargs: p.view(r, **k)
+            )
         except Http404:
             continue
         key_rebuilt.send_robust(sender=CachedPage, key=key, stored=getattr(response, "cache_sync_stored", False))

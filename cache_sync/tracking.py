@@ -64,7 +64,10 @@ def related_keys(rule: Rule, instance: models.Model) -> list[str]:
     keys = []
     for accessor, templates in rule.related:
         related = getattr(instance, accessor)
-        objects = related.all() if hasattr(related, "all") else [related]
+        if hasattr(related, "all"):
+            objects = related.all().only(*{path[0] for template in templates for path in template.paths})
+        else:
+            objects = [related]
         for obj in objects:
             keys.extend(render_keys(templates, obj))
     return keys
