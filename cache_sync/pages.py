@@ -162,18 +162,42 @@ def _mark(response: HttpResponse, status: str) -> HttpResponse:
     return response
 
 
-def rebuild_page(key: str) -> None:
-    """Refill `key` as an anonymous visitor sees it, under the same guard as reads."""
+def anonymous_request() -> HttpRequest:
+    request = RequestFactory().get("/")
+    request.user = AnonymousUser()
+    return request
+
+
+def find_page(key: str) -> tuple[CachedPage, dict[str, str]] | None:
+    """The cached view that serves `key`, and its URL keyword arguments."""
     for page in _pages:
         kwargs = page.template.match(key)
-        if kwargs is None:
-            continue
-        request = RequestFactory().get("/")
-        request.user = AnonymousUser()
-        try:
-            response = serve_page(
-                request, key, page.variant(request), lambda p=page, r=request, k=kwargs: p.view(r, **k)
-            )
-        except Http404:
-            continue
-        key_rebuilt.send_robust(sender=CachedPage, key=key, stored=getattr(response, "cache_sync_stored", False))
+        if kwargs is not None:
+            return page, kwargs
+    return None
+
+
+def render_fresh(key: str) -> HttpResponse | None:
+    """The anonymous page of `key` built from the database now, bypassing the cache; None if gone."""
+    found = find_page(key)
+    if found is None:
+        return None
+    page, kwargs = found
+    try:
+        return _render(page.view(anonymous_request(), **kwargs))
+    except Http404:
+        return None
+
+
+def rebuild_page(key: str) -> None:
+    """Refill `key` as an anonymous visitor sees it, under the same guard as reads."""
+    found = find_page(key)
+    if found is None:
+        return
+    page, kwargs = found
+    request = anonymous_request()
+    try:
+        response = serve_page(request, key, page.variant(request), lambda: page.view(request, **kwargs))
+    except Http404:
+        return
+    key_rebuilt.send_robust(sender=CachedPage, key=key, stored=getattr(response, "cache_sync_stored", False))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import redis
@@ -123,6 +123,19 @@ class PageStore:
     def release(self, key: str, variant: str, token: str) -> None:
         with _unavailable_on_error():
             self._release(keys=[self.family(key)], args=[variant, token])
+
+    def cached_page(self, key: str, variant: str) -> bytes | None:
+        """The stored page of one variant, expired or not (for verification, not serving)."""
+        with _unavailable_on_error():
+            return self.client.hget(self.family(key), f"b:{variant}")
+
+    def cached_keys(self) -> Iterator[str]:
+        """Every rule key with a family in Redis. Uses SCAN: for commands, never the write path."""
+        pattern = self.family("*")
+        prefix_length = pattern.index("{") + 1
+        with _unavailable_on_error():
+            for name in self.client.scan_iter(match=pattern, count=1000):
+                yield name.decode()[prefix_length:-1]
 
     def invalidate(self, keys: Iterable[str]) -> int:
         """Delete each key's family in one round trip; returns how many existed."""

@@ -4,7 +4,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from cache_sync.api import invalidate_objects
@@ -66,3 +66,16 @@ def test_loading_a_fixture_invalidates_like_a_save(client, teapot, tmp_path):
     )
     call_command("loaddata", str(fixture), verbosity=0)
     assert "Loaded Cup" in client.get("/categories/tea/").content.decode()
+
+
+def test_verify_finds_a_page_left_stale_by_a_signal_less_update(client, teapot):
+    call_command("cache_sync", "warm", stdout=StringIO())
+    assert client.get("/products/jade-teapot/")["X-Cache"] == "hit"
+    out = StringIO()
+    call_command("cache_sync", "verify", stdout=out)
+    assert "0 differ" in out.getvalue()
+    Product.objects.filter(pk=teapot.pk).update(price=Decimal("55.00"))
+    out = StringIO()
+    with pytest.raises(CommandError, match="differ from the database"):
+        call_command("cache_sync", "verify", stdout=out)
+    assert "differs: product:jade-teapot" in out.getvalue()

@@ -1,12 +1,16 @@
-"""`manage.py cache_sync`: show the rules, explain a change, invalidate on demand."""
+"""`manage.py cache_sync`: show the rules, explain a change, invalidate, warm and verify pages."""
 
 from __future__ import annotations
+
+from itertools import islice
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
 from cache_sync.api import invalidate_keys, keys_for
 from cache_sync.conf import get_config
+from cache_sync.pages import anonymous_request, decode_page, find_page, rebuild_page, render_fresh
+from cache_sync.store import get_store
 
 
 class Command(BaseCommand):
@@ -20,6 +24,10 @@ class Command(BaseCommand):
         explain.add_argument("pk")
         invalidate = sub.add_parser("invalidate", help="invalidate rule keys now, e.g. home category:tea")
         invalidate.add_argument("keys", nargs="+")
+        warm = sub.add_parser("warm", help="fill the anonymous pages of the configured models' rows")
+        warm.add_argument("--limit", type=int, default=1000, help="rows per model")
+        verify = sub.add_parser("verify", help="compare cached anonymous pages with pages built from the database")
+        verify.add_argument("--sample", type=int, default=1000, help="cached keys to check at most")
 
     def handle(self, *args, action, **options):
         getattr(self, f"handle_{action}")(**options)
@@ -46,6 +54,34 @@ class Command(BaseCommand):
             self.stdout.write(f"{model} has no rule in CACHE_SYNC: its changes touch no key.")
         for key in keys:
             self.stdout.write(key)
+
+    def handle_warm(self, limit, **options):
+        filled = 0
+        for rule in get_config().rules:
+            for obj in apps.get_model(rule.model)._base_manager.all()[:limit]:
+                for key in keys_for(obj):
+                    if find_page(key):
+                        rebuild_page(key)
+                        filled += 1
+        self.stdout.write(self.style.SUCCESS(f"Warmed {filled} page(s)."))
+
+    def handle_verify(self, sample, **options):
+        store = get_store(get_config().cache_alias)
+        anonymous = anonymous_request()
+        checked = differ = 0
+        for key in islice(store.cached_keys(), sample):
+            found = find_page(key)
+            cached = found and store.cached_page(key, found[0].variant(anonymous))
+            if not cached:
+                continue
+            checked += 1
+            fresh = render_fresh(key)
+            if fresh is None or decode_page(cached).content != fresh.content:
+                differ += 1
+                self.stdout.write(f"differs: {key}")
+        self.stdout.write(f"Checked {checked} cached page(s): {differ} differ from the database.")
+        if differ:
+            raise CommandError(f"{differ} cached page(s) differ from the database.")
 
     def handle_invalidate(self, keys, **options):
         invalidate_keys(keys)
