@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 
+from . import stats
 from .conf import get_config
 from .signals import keys_invalidated
 from .store import StoreUnavailable, get_store
@@ -64,6 +65,7 @@ def deliver_invalidations(keys: list[str]) -> bool:
     try:
         get_store(get_config().cache_alias).invalidate(keys + retry)
     except StoreUnavailable as error:
+        stats.count("redis_error")
         with _undelivered_lock:
             _undelivered.update(keys)
         logger.error("Redis unavailable, %d keys kept for retry: %s", len(_undelivered), error)
@@ -71,6 +73,7 @@ def deliver_invalidations(keys: list[str]) -> bool:
     if retry:
         with _undelivered_lock:
             _undelivered.difference_update(retry)
+    stats.count("invalidated_keys", len(keys) + len(retry))
     return True
 
 

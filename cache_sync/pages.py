@@ -20,7 +20,9 @@ from urllib.parse import urlencode
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.test import RequestFactory
+from django.urls import get_resolver
 
+from . import stats
 from .batch import retry_undelivered
 from .conf import get_config
 from .keys import KeyTemplate
@@ -79,12 +81,12 @@ def cached_page(key: str, *, query_params: tuple[str, ...] = (), vary_on_user: b
 
 
 def serve_page(request: HttpRequest, key: str, variant: str, build) -> HttpResponse:
-    config = get_config()
     try:
         retry_undelivered()
         result = _read_or_wait(key, variant)
     except StoreUnavailable as error:
         logger.warning("Redis unavailable, serving %s from the database: %s", key, error)
+        stats.count("redis_error")
         return _mark(build(), "miss")
     if result.status == "hit":
         return _mark(decode_page(result.page), "hit")
@@ -94,18 +96,27 @@ def serve_page(request: HttpRequest, key: str, variant: str, build) -> HttpRespo
         if result.token:
             _release(key, variant, result.token)
         raise
-    stored = False
+    response.cache_sync_stored = False
     if result.status == "build" and is_cacheable(request, response):
-        try:
-            stored = get_store(config.cache_alias).store(
-                key, variant, encode_page(response), token=result.token, ttl_ms=int(config.timeout * 1000)
-            )
-        except StoreUnavailable as error:
-            logger.warning("Redis unavailable, %s not stored: %s", key, error)
-    if result.token and not stored:
+        response.cache_sync_stored = _store(key, variant, response, result.token)
+    elif result.token:
         _release(key, variant, result.token)
-    response.cache_sync_stored = stored
     return _mark(response, "miss")
+
+
+def _store(key: str, variant: str, response: HttpResponse, token: str) -> bool:
+    config = get_config()
+    try:
+        stored = get_store(config.cache_alias).store(
+            key, variant, encode_page(response), token=token, ttl_ms=int(config.timeout * 1000)
+        )
+    except StoreUnavailable as error:
+        logger.warning("Redis unavailable, %s not stored: %s", key, error)
+        stats.count("redis_error")
+        return False
+    # Refused: an invalidation took the lease since this page's database read.
+    stats.count("stored" if stored else "stale_set_prevented")
+    return stored
 
 
 def _read_or_wait(key: str, variant: str) -> ReadResult:
@@ -119,6 +130,7 @@ def _read_or_wait(key: str, variant: str) -> ReadResult:
         result = store.read(key, variant, guarded=config.guarded, lease_ms=lease_ms)
         if result.status != "wait":
             return result
+        stats.count("wait")
         if time.monotonic() >= deadline:
             return ReadResult("wait")  # build from the database, store nothing
         time.sleep(delay)
@@ -158,6 +170,7 @@ def _render(response: HttpResponse) -> HttpResponse:
 
 
 def _mark(response: HttpResponse, status: str) -> HttpResponse:
+    stats.count(status)
     response[CACHE_HEADER] = status
     return response
 
@@ -170,6 +183,7 @@ def anonymous_request() -> HttpRequest:
 
 def find_page(key: str) -> tuple[CachedPage, dict[str, str]] | None:
     """The cached view that serves `key`, and its URL keyword arguments."""
+    get_resolver().url_patterns  # imports the views, whose decorators register the pages  # noqa: B018
     for page in _pages:
         kwargs = page.template.match(key)
         if kwargs is not None:
@@ -200,4 +214,7 @@ def rebuild_page(key: str) -> None:
         response = serve_page(request, key, page.variant(request), lambda: page.view(request, **kwargs))
     except Http404:
         return
-    key_rebuilt.send_robust(sender=CachedPage, key=key, stored=getattr(response, "cache_sync_stored", False))
+    stored = getattr(response, "cache_sync_stored", False)  # False on a hit: another reader refilled it first
+    if stored:
+        stats.count("rebuilt")
+    key_rebuilt.send_robust(sender=CachedPage, key=key, stored=stored)

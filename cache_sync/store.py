@@ -137,6 +137,21 @@ class PageStore:
             for name in self.client.scan_iter(match=pattern, count=1000):
                 yield name.decode()[prefix_length:-1]
 
+    def add_stats(self, counts: dict[str, int]) -> None:
+        with _unavailable_on_error():
+            pipe = self.client.pipeline(transaction=False)
+            for event, n in counts.items():
+                pipe.hincrby(self.stats_key, event, n)
+            pipe.execute()
+
+    def read_stats(self) -> dict[str, int]:
+        with _unavailable_on_error():
+            return {name.decode(): int(value) for name, value in self.client.hgetall(self.stats_key).items()}
+
+    @property
+    def stats_key(self) -> str:
+        return caches[self.cache_alias].make_key("cache_sync:stats")
+
     def invalidate(self, keys: Iterable[str]) -> int:
         """Delete each key's family in one round trip; returns how many existed."""
         keys = list(keys)

@@ -118,3 +118,15 @@ def test_a_failing_build_releases_its_lease(monkeypatch, page_family):
     with pytest.raises(ZeroDivisionError):
         Client().get("/products/jade-teapot/")
     assert not any(field.startswith(b"l:") for field in page_family("product:jade-teapot"))
+
+
+def test_prevented_stale_sets_and_hits_are_counted(monkeypatch):
+    from cache_sync import stats
+
+    before = stats.totals()
+    test_builder_that_read_before_a_write_cannot_store_its_old_page(monkeypatch, "sync", False)
+    Client().get("/products/jade-teapot/")
+    after = stats.totals()
+    assert after["stale_set_prevented"] - before["stale_set_prevented"] == 1
+    assert after["hit"] - before["hit"] == 1
+    assert after["invalidated_keys"] - before["invalidated_keys"] >= 3

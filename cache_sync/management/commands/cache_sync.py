@@ -1,4 +1,4 @@
-"""`manage.py cache_sync`: show the rules, explain a change, invalidate, warm and verify pages."""
+"""`manage.py cache_sync`: show rules and stats, explain a change, invalidate, warm and verify pages."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from itertools import islice
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
+from cache_sync import stats
 from cache_sync.api import invalidate_keys, keys_for
 from cache_sync.conf import get_config
 from cache_sync.pages import anonymous_request, decode_page, find_page, rebuild_page, render_fresh
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         invalidate.add_argument("keys", nargs="+")
         warm = sub.add_parser("warm", help="fill the anonymous pages of the configured models' rows")
         warm.add_argument("--limit", type=int, default=1000, help="rows per model")
+        sub.add_parser("stats", help="counts of hits, misses, prevented stale sets... of every process")
         verify = sub.add_parser("verify", help="compare cached anonymous pages with pages built from the database")
         verify.add_argument("--sample", type=int, default=1000, help="cached keys to check at most")
 
@@ -82,6 +84,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Checked {checked} cached page(s): {differ} differ from the database.")
         if differ:
             raise CommandError(f"{differ} cached page(s) differ from the database.")
+
+    def handle_stats(self, **options):
+        for event, n in stats.totals().items():
+            self.stdout.write(f"{event:<22}{n:>12}")
 
     def handle_invalidate(self, keys, **options):
         invalidate_keys(keys)
