@@ -63,17 +63,24 @@ def test_builder_that_read_before_a_write_cannot_store_its_old_page(monkeypatch,
     assert ("$20.00" in page) is not old_page_survives
 
 
-def test_twenty_concurrent_misses_build_the_page_once(monkeypatch):
+@pytest.fixture
+def slow_page_builds(monkeypatch):
+    """Builds of the product page, each made slow so that concurrent readers miss together."""
     make_product(make_category("tea"), "jade-teapot")
     builds = []
     lookup = catalog.views.get_object_or_404
 
     def slow_counted_lookup(*args, **kwargs):
         builds.append(1)
-        threading.Event().wait(0.1)  # a slow page, so that all twenty miss together
+        threading.Event().wait(0.1)
         return lookup(*args, **kwargs)
 
     monkeypatch.setattr(catalog.views, "get_object_or_404", slow_counted_lookup)
+    return builds
+
+
+def test_twenty_concurrent_misses_build_the_page_once(slow_page_builds):
+    builds = slow_page_builds
     start = threading.Barrier(20)
     responses = []
 
@@ -89,17 +96,8 @@ def test_twenty_concurrent_misses_build_the_page_once(monkeypatch):
     assert len({r.content for r in responses}) == 1
 
 
-def test_without_the_guard_concurrent_misses_stampede(monkeypatch):
-    make_product(make_category("tea"), "jade-teapot")
-    builds = []
-    lookup = catalog.views.get_object_or_404
-
-    def slow_counted_lookup(*args, **kwargs):
-        builds.append(1)
-        threading.Event().wait(0.1)
-        return lookup(*args, **kwargs)
-
-    monkeypatch.setattr(catalog.views, "get_object_or_404", slow_counted_lookup)
+def test_without_the_guard_concurrent_misses_stampede(slow_page_builds):
+    builds = slow_page_builds
     start = threading.Barrier(5)
 
     def read():
