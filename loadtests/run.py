@@ -1,0 +1,277 @@
+"""Compare ttl, naive and sync under the same load: `python -m loadtests.run` (make loadtest).
+
+For each mode: a fresh database (SQLite under the output folder, or DATABASE_URL,
+which is flushed), migrate, seed, gunicorn with CACHE_SYNC_STRATEGY=<mode> on a
+free port, Locust headless for the same duration and users, then a stuck-key
+check with writes stopped. Writes loadtests/report/ (see README-section.md).
+Everything runs on 127.0.0.1 and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import redis
+
+from loadtests.oracle import Oracle, find_lags, oracle_url_from_env, parse_versions
+from loadtests.report import summarize, write_reports
+from loadtests.site_pages import SiteMap
+from website.stack import ensure_redis, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+MODES = ("ttl", "naive", "sync")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, help="seconds of load per mode (default 60, smoke 20)")
+    parser.add_argument("--users", type=int, help="Locust users per mode (default 24, smoke 10)")
+    parser.add_argument("--spawn-rate", type=float, help="users started per second (default: all in 2 s)")
+    parser.add_argument("--writers", type=float, default=0.2, help="share of users that write (0.2)")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated, of ttl,naive,sync")
+    parser.add_argument("--smoke", action="store_true", help="short runs with few users")
+    parser.add_argument("--out", default=str(ROOT / "loadtests" / "report"))
+    parser.add_argument("--ttl", type=int, default=30, help="CACHE_SYNC_TIMEOUT of cached pages (30 s)")
+    parser.add_argument("--categories", type=int, default=12)
+    parser.add_argument("--products", type=int, default=600)
+    parser.add_argument("--profiles", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    args = parser.parse_args(argv)
+    args.duration = args.duration or (20 if args.smoke else 60)
+    args.users = args.users or (10 if args.smoke else 24)
+    args.spawn_rate = args.spawn_rate or max(1.0, args.users / 2)
+    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if unknown := set(args.modes) - set(MODES):
+        parser.error(f"unknown modes {sorted(unknown)}; use {', '.join(MODES)}")
+    if not 0 < args.writers < 1:
+        parser.error("--writers is a share between 0 and 1")
+    return args
+
+
+def manage(env: dict[str, str], *command: str, log) -> None:
+    subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, stdout=log, stderr=log)
+
+
+def prepare_database(mode: str, out: Path, base_env: dict[str, str], args, log) -> tuple[str, Path | None]:
+    if url := os.environ.get("DATABASE_URL"):
+        manage({**base_env, "DATABASE_URL": url}, "migrate", "--noinput", "-v0", log=log)
+        manage({**base_env, "DATABASE_URL": url}, "flush", "--noinput", "-v0", log=log)
+        return url, None
+    path = out / "db" / f"{mode}.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_sqlite(path)
+    url = f"sqlite:///{path}"
+    manage({**base_env, "DATABASE_URL": url}, "migrate", "--noinput", "-v0", log=log)
+    return url, path
+
+
+def remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def delete_cache_keys(redis_url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    for start in range(0, len(keys), 1000):
+        client.delete(*keys[start : start + 1000])
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            response.read()
+            return response.status, dict(response.headers.items())
+    except urllib.error.HTTPError as error:
+        return error.code, {}
+
+
+def wait_until_answers(url: str, server: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.returncode}")
+        try:
+            if get(url, timeout=2)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def stop(process: subprocess.Popen | None, timeout: float = 15) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def find_stuck_pages(oracle: Oracle, host: str) -> dict:
+    """With writes stopped: every page showing a written object, read again and compared."""
+    stored = oracle.get_json("sitemap")
+    if stored is None:
+        return {"pages_checked": 0, "stuck": 0, "examples": []}
+    site = SiteMap.from_json(stored)
+    checked, stuck = 0, []
+    for key in oracle.pages_with_writes():
+        for page in site.pages_of_key(key):
+            expected = oracle.expected(page.key)
+            status, headers = get(host + page.url)
+            if status != 200:
+                continue
+            checked += 1
+            lags = find_lags(parse_versions(headers.get("X-Data-Version", "")), expected.v_min)
+            if lags:
+                lag = max(lags, key=lambda item: item.versions_behind)
+                stuck.append(f"{page.url} ({headers.get('X-Cache')}): {lag.obj} v{lag.seen} < v{lag.v_min}")
+    return {"pages_checked": checked, "stuck": len(stuck), "examples": stuck[:10]}
+
+
+def read_locust_stats(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def run_locust(mode: str, args, host: str, env: dict[str, str], out: Path, oracle: Oracle) -> int:
+    command = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{args.duration}s",
+        "--host", host, "--csv", str(out / mode), "--html", str(out / f"{mode}.html"),
+        "--only-summary", "--stop-timeout", "3", "--loglevel", "WARNING",
+    ]  # fmt: skip
+    with (out / "logs" / f"{mode}-locust.log").open("w") as log:
+        locust = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        started = time.monotonic()
+        next_report = started + 5
+        try:
+            while locust.poll() is None:
+                if time.monotonic() - started > args.duration + 90:
+                    raise RuntimeError("Locust did not stop in time")
+                time.sleep(0.5)
+                if time.monotonic() >= next_report:
+                    next_report += 5
+                    progress(mode, time.monotonic() - started, args.duration, oracle)
+        finally:
+            stop(locust)
+    print(flush=True)
+    return locust.returncode
+
+
+def progress(mode: str, elapsed: float, duration: int, oracle: Oracle) -> None:
+    try:
+        n = oracle.counts()
+    except redis.RedisError:
+        return
+    line = (
+        f"[{mode:5}] {min(elapsed, duration):5.0f}/{duration} s  reads {n.get('reads', 0):6}"
+        f"  checked {n.get('checked', 0):6}  stale {n.get('stale', 0):5}  writes {n.get('writes', 0):5}"
+    )
+    end = "\r" if sys.stdout.isatty() else "\n"
+    print(line, end=end, flush=True)
+
+
+def run_mode(mode: str, args, redis_url: str, out: Path) -> dict:
+    prefix = f"loadtest-{mode}-{secrets.token_hex(4)}"
+    oracle = Oracle.from_url(oracle_url_from_env())
+    oracle.reset()
+    base_env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "CACHE_SYNC_STRATEGY": mode,
+        "CACHE_SYNC_TIMEOUT": str(args.ttl),
+        "CACHE_KEY_PREFIX": prefix,
+        "STAFF_API_TOKEN": secrets.token_urlsafe(24),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SETTINGS_MODULE": "website.settings",
+        "LOADTEST_WRITER_SHARE": str(args.writers),
+        "LOADTEST_PROFILES": str(args.profiles),
+    }
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    server = None
+    sqlite_path = None
+    try:
+        with (out / "logs" / f"{mode}-setup.log").open("w") as log:
+            print(f"[{mode:5}] preparing the database and seeding", flush=True)
+            database_url, sqlite_path = prepare_database(mode, out, base_env, args, log)
+            env = {**base_env, "DATABASE_URL": database_url}
+            seed = (
+                "seed_catalog",
+                "--seed",
+                "1",
+                "--categories",
+                str(args.categories),
+                "--products",
+                str(args.products),
+            )
+            manage(env, *seed, log=log)
+            command = [sys.executable, "-m", "loadtests.seed_users", "--count", str(args.profiles)]
+            subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=log, stderr=log)
+        delete_cache_keys(redis_url, prefix)
+        port = free_port()
+        host = f"http://127.0.0.1:{port}"
+        gunicorn = [
+            sys.executable, "-m", "gunicorn", "website.wsgi", "--workers", str(args.workers),
+            "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "60",
+        ]  # fmt: skip
+        server_log = (out / "logs" / f"{mode}-gunicorn.log").open("w")
+        server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT)
+        wait_until_answers(f"{host}/", server)
+        delete_cache_keys(redis_url, prefix)  # start cold: the probe above filled home
+        print(f"[{mode:5}] gunicorn on {host}; Locust: {args.users} users for {args.duration} s", flush=True)
+        returncode = run_locust(mode, args, host, env, out, oracle)
+        stuck = find_stuck_pages(oracle, host)
+        print(f"[{mode:5}] stuck pages: {stuck['stuck']} of {stuck['pages_checked']}", flush=True)
+        return summarize(
+            mode,
+            oracle.results(),
+            read_locust_stats(out / f"{mode}_stats.csv"),
+            stuck,
+            duration=args.duration,
+            locust_returncode=returncode,
+        )
+    finally:
+        stop(server)
+        delete_cache_keys(redis_url, prefix)
+        if sqlite_path:
+            remove_sqlite(sqlite_path)
+            with contextlib.suppress(OSError):
+                sqlite_path.parent.rmdir()  # when empty
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if os.environ.get("DATABASE_URL"):
+        print("DATABASE_URL is set: that database is flushed and seeded for each mode.")
+    with ensure_redis() as redis_url:
+        os.environ["REDIS_URL"] = redis_url
+        results = {}
+        for mode in args.modes:
+            results[mode] = run_mode(mode, args, redis_url, out)
+        table = write_reports(results, vars(args), out)
+    print(table)
+    print(f"Report: {out}/summary.md, summary.json, stale_reads.png, <mode>.html")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
