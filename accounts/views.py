@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404, render
 
 from cache_sync.pages import cached_page
-from cache_sync.versioning import DATA_VERSION_HEADER, format_data_version
+from cache_sync.data_version import DATA_VERSION_HEADER, format_data_version
 
 
 @cached_page("profile:{username}")

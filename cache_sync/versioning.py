@@ -1,18 +1,15 @@
-"""Row versions assigned by the database, and the page header that shows them.
+"""Row versions assigned by the database.
 
 Every write of a `VersionedModel` row sets `version = version + 1` in the UPDATE
 itself, so two concurrent writers never share a version; pages carry the versions
-of the rows they show so that a reader can tell a stale page from a fresh one.
+of the rows they show (see data_version.py) so that a reader can tell a stale
+page from a fresh one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.db import models
 from django.db.models import F
-
-DATA_VERSION_HEADER = "X-Data-Version"
 
 
 class VersionedModel(models.Model):
@@ -31,16 +28,3 @@ class VersionedModel(models.Model):
         super().save(*args, **kwargs)
         if updating:
             self.refresh_from_db(fields=["version"])
-
-
-def format_data_version(objects: Iterable[models.Model]) -> str:
-    """`label:pk=version` for each object, e.g. `catalog.product:7=3,catalog.category:2=1`."""
-    return ",".join(f"{obj._meta.label_lower}:{obj.pk}={obj.version}" for obj in objects)
-
-
-def parse_data_version(value: str) -> dict[str, int]:
-    versions = {}
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        name, _, version = item.rpartition("=")
-        versions[name] = int(version)
-    return versions

@@ -21,16 +21,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
+from cache_sync.data_version import parse_data_version
+from loadtests.staleness import (
+    Expected,
+    ReadOutcome,
+    find_lags,
+    first_newer_ack,
+    fresh_bucket,
+    latency_bucket,
+)
+
 PREFIX = "lt"
 HISTORY_LENGTH = 64
 DEFAULT_ORACLE_DB = 13
-# Reads are bucketed by the time since the object's newest acknowledged write.
-FRESH_BUCKETS_MS = (1, 5, 20, 100, 1000)
 
 
 def oracle_url(redis_url: str, db: int) -> str:
@@ -48,109 +55,6 @@ def oracle_url_from_env() -> str:
     if str(db) == cache_db:
         raise SystemExit(f"LOADTEST_ORACLE_DB={db} is the cache's database: the oracle flushes it.")
     return oracle_url(redis_url, db)
-
-
-def parse_versions(value: str) -> dict[str, int]:
-    """`catalog.product:7=3,catalog.category:2=1` -> {"catalog.product:7": 3, ...}.
-
-    The format of cache_sync.versioning's X-Data-Version header, parsed here
-    without importing Django (Locust processes have no settings).
-    """
-    versions = {}
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        name, _, version = item.rpartition("=")
-        if name and version.isdigit():
-            versions[name] = int(version)
-    return versions
-
-
-@dataclass(frozen=True)
-class Lag:
-    """An object shown at version `seen` although `v_min` was acknowledged before the read."""
-
-    obj: str
-    seen: int
-    v_min: int
-
-    @property
-    def versions_behind(self) -> int:
-        return self.v_min - self.seen
-
-
-def find_lags(shown: dict[str, int], v_min: dict[str, int]) -> list[Lag]:
-    return [Lag(obj, seen, v_min[obj]) for obj, seen in shown.items() if obj in v_min and seen < v_min[obj]]
-
-
-def first_newer_ack(history: Iterable[tuple[int, float]], lag: Lag, t_send: float) -> float | None:
-    """When the page became stale: the earliest acknowledgement of a version in (seen, v_min].
-
-    Acknowledgements can arrive out of version order; only those before `t_send` count.
-    """
-    acks = [t for version, t in history if lag.seen < version <= lag.v_min and t <= t_send]
-    return min(acks) if acks else None
-
-
-def fresh_bucket(delay_ms: float) -> str:
-    for bound in FRESH_BUCKETS_MS:
-        if delay_ms <= bound:
-            return f"le{bound}"
-    return f"gt{FRESH_BUCKETS_MS[-1]}"
-
-
-def fresh_bucket_labels() -> list[str]:
-    return [f"le{bound}" for bound in FRESH_BUCKETS_MS] + [f"gt{FRESH_BUCKETS_MS[-1]}"]
-
-
-def latency_bucket(ms: float) -> int:
-    """Locust's rounding: exact below 100 ms, then 2 significant digits."""
-    if ms < 100:
-        return round(ms)
-    if ms < 1000:
-        return round(ms, -1)
-    return round(ms, -2)
-
-
-def histogram_percentile(histogram: dict[int, int], q: float) -> float:
-    total = sum(histogram.values())
-    if not total:
-        return 0.0
-    rank = q * total
-    seen = 0
-    for value in sorted(histogram):
-        seen += histogram[value]
-        if seen >= rank:
-            return float(value)
-    return float(max(histogram))
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return float(ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))])
-
-
-@dataclass(frozen=True)
-class Expected:
-    """What the oracle knew about a page's objects before the read was sent."""
-
-    v_min: dict[str, int] = field(default_factory=dict)
-    last_ack: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ReadOutcome:
-    checked: int  # objects on the page that the oracle knows
-    lags: tuple[Lag, ...] = ()
-    age_ms: float = 0.0  # t_send - first newer acknowledgement, the oldest over the page
-
-    @property
-    def stale(self) -> bool:
-        return bool(self.lags)
-
-    @property
-    def versions_behind(self) -> int:
-        return max((lag.versions_behind for lag in self.lags), default=0)
 
 
 def _key(*parts: str) -> str:
@@ -209,7 +113,7 @@ class Oracle:
 
     def check_read(self, header: str, expected: Expected, t_send: float) -> ReadOutcome:
         """Compare a page's versions with what was acknowledged before it was requested."""
-        shown = parse_versions(header)
+        shown = parse_data_version(header)
         lags = find_lags(shown, expected.v_min)
         checked = sum(1 for obj in shown if obj in expected.v_min)
         if not lags:
@@ -244,7 +148,7 @@ class Oracle:
     ) -> ReadOutcome:
         """Check a read and count it; the caller fires the STALE event."""
         outcome = self.check_read(header, expected, t_send)
-        shown = parse_versions(header)
+        shown = parse_data_version(header)
         second = str(int(t_send))
         pipe = self.client.pipeline(transaction=False)
         counts = pipe.hincrby

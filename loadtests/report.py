@@ -6,7 +6,7 @@ import itertools
 import json
 from pathlib import Path
 
-from loadtests.oracle import FRESH_BUCKETS_MS, fresh_bucket_labels, histogram_percentile, percentile
+from loadtests.staleness import FRESH_BUCKETS_MS, fresh_bucket_labels, histogram_percentile, percentile
 
 BUCKET_TITLES = dict(
     zip(

@@ -23,9 +23,11 @@ from pathlib import Path
 
 import redis
 
-from loadtests.oracle import Oracle, find_lags, oracle_url_from_env, parse_versions
+from cache_sync.data_version import parse_data_version
+from loadtests.oracle import Oracle, oracle_url_from_env
 from loadtests.report import summarize, write_reports
 from loadtests.site_pages import SiteMap
+from loadtests.staleness import find_lags
 from website.stack import ensure_redis, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +138,7 @@ def find_stuck_pages(oracle: Oracle, host: str) -> dict:
             if status != 200:
                 continue
             checked += 1
-            lags = find_lags(parse_versions(headers.get("X-Data-Version", "")), expected.v_min)
+            lags = find_lags(parse_data_version(headers.get("X-Data-Version", "")), expected.v_min)
             if lags:
                 lag = max(lags, key=lambda item: item.versions_behind)
                 stuck.append(f"{page.url} ({headers.get('X-Cache')}): {lag.obj} v{lag.seen} < v{lag.v_min}")

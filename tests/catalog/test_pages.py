@@ -1,6 +1,6 @@
 import pytest
 
-from cache_sync.versioning import parse_data_version
+from cache_sync.data_version import parse_data_version
 from tests.factories import make_category, make_product
 
 pytestmark = pytest.mark.django_db

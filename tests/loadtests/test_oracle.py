@@ -5,20 +5,10 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from cache_sync.versioning import format_data_version
+from cache_sync.data_version import format_data_version, parse_data_version
 from catalog.models import Category, Product
-from loadtests.oracle import (
-    HISTORY_LENGTH,
-    Lag,
-    Oracle,
-    find_lags,
-    first_newer_ack,
-    fresh_bucket,
-    histogram_percentile,
-    oracle_url,
-    oracle_url_from_env,
-    parse_versions,
-)
+from loadtests.oracle import HISTORY_LENGTH, Oracle, oracle_url, oracle_url_from_env
+from loadtests.staleness import Lag, find_lags, first_newer_ack, fresh_bucket, histogram_percentile
 
 PRODUCT = "catalog.product:7"
 
@@ -40,13 +30,13 @@ def read(oracle: Oracle, header: str, expected, t_send: float, page: str = "prod
     )
 
 
-def test_parse_versions_reads_the_header_that_pages_send():
+def test_parse_data_version_reads_the_header_that_pages_send():
     header = format_data_version([Product(pk=7, version=3), Category(pk=2, version=1)])
-    assert parse_versions(header) == {"catalog.product:7": 3, "catalog.category:2": 1}
+    assert parse_data_version(header) == {"catalog.product:7": 3, "catalog.category:2": 1}
 
 
-def test_parse_versions_skips_malformed_items():
-    assert parse_versions("catalog.product:7=3,,garbage,x=") == {"catalog.product:7": 3}
+def test_parse_data_version_skips_malformed_items():
+    assert parse_data_version("catalog.product:7=3,,garbage,x=") == {"catalog.product:7": 3}
 
 
 def test_read_showing_the_acknowledged_version_is_fresh(oracle):
