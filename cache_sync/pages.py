@@ -23,7 +23,6 @@ from django.test import RequestFactory
 from django.urls import get_resolver
 
 from . import stats
-from .batch import retry_undelivered
 from .conf import get_config
 from .keys import KeyTemplate
 from .signals import key_rebuilt
@@ -82,7 +81,6 @@ def cached_page(key: str, *, query_params: tuple[str, ...] = (), vary_on_user: b
 
 def serve_page(request: HttpRequest, key: str, variant: str, build) -> HttpResponse:
     try:
-        retry_undelivered()
         result = _read_or_wait(key, variant)
     except StoreUnavailable as error:
         logger.warning("Redis unavailable, serving %s from the database: %s", key, error)

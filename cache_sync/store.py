@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -83,6 +84,11 @@ return 0
 """
 
 
+# Invalidations not delivered while Redis was away (process-wide: stores are rebuilt on settings changes).
+_undelivered: set[str] = set()
+_undelivered_lock = threading.Lock()
+
+
 class StoreUnavailable(Exception):
     """Redis did not answer; the page is served from the database instead."""
 
@@ -106,6 +112,8 @@ class PageStore:
         return caches[self.cache_alias].make_key(f"{{{key}}}")
 
     def read(self, key: str, variant: str, *, guarded: bool, lease_ms: int) -> ReadResult:
+        if _undelivered:
+            self.invalidate([])
         token = secrets.token_hex(8) if guarded else ""
         with _unavailable_on_error():
             status, payload = self._read(keys=[self.family(key)], args=[variant, token, lease_ms, int(guarded)])
@@ -153,15 +161,29 @@ class PageStore:
         return caches[self.cache_alias].make_key("cache_sync:stats")
 
     def invalidate(self, keys: Iterable[str]) -> int:
-        """Delete each key's family in one round trip; returns how many existed."""
-        keys = list(keys)
+        """Delete each key's family in one round trip; returns how many keys were sent.
+
+        Keys that could not be deleted because Redis was away are kept and sent
+        again with the next invalidation or read of this process, before any page
+        is served from Redis, so that no page comes back stale when Redis returns.
+        """
+        with _undelivered_lock:
+            keys = list(dict.fromkeys([*_undelivered, *keys]))
         if not keys:
             return 0
-        with _unavailable_on_error():
-            pipe = self.client.pipeline(transaction=False)
-            for key in keys:
-                pipe.delete(self.family(key))
-            return sum(pipe.execute())
+        try:
+            with _unavailable_on_error():
+                pipe = self.client.pipeline(transaction=False)
+                for key in keys:
+                    pipe.delete(self.family(key))
+                pipe.execute()
+        except StoreUnavailable:
+            with _undelivered_lock:
+                _undelivered.update(keys)
+            raise
+        with _undelivered_lock:
+            _undelivered.difference_update(keys)
+        return len(keys)
 
 
 class _unavailable_on_error:
