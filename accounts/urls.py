@@ -5,4 +5,8 @@ from . import views
 app_name = "accounts"
 urlpatterns = [
     path("users/<str:username>/", views.public_profile, name="public-profile"),
+    path("accounts/register/", views.RegisterView.as_view(), name="register"),
+    path("accounts/register/done/", views.RegisterDoneView.as_view(), name="register-done"),
+    path("accounts/activate/<str:uidb64>/<str:token>/", views.activate, name="activate"),
+    path("accounts/profile/", views.ProfileView.as_view(), name="profile"),
 ]

@@ -1,8 +1,28 @@
-from django.contrib.auth import get_user_model
-from django.shortcuts import get_object_or_404, render
+"""Views of the accounts app: the cached public profile, and the uncached account pages."""
 
-from cache_sync.pages import cached_page
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.messages.views import SuccessMessageMixin
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+from django.views.decorators.cache import never_cache
+from django.views.generic import FormView, TemplateView, UpdateView
+
 from cache_sync.data_version import DATA_VERSION_HEADER, format_data_version
+from cache_sync.pages import cached_page
+
+from .forms import ProfileForm, RegistrationForm
+from .models import User
+from .signals import user_registered
+from .tokens import activation_token
 
 
 @cached_page("profile:{username}")
@@ -11,3 +31,59 @@ def public_profile(request, username):
     response = render(request, "accounts/public_profile.html", {"person": person})
     response[DATA_VERSION_HEADER] = format_data_version([person])
     return response
+
+
+class RegisterView(FormView):
+    """Create an inactive account and announce it with `user_registered`, in one transaction."""
+
+    form_class = RegistrationForm
+    template_name = "accounts/register.html"
+    success_url = reverse_lazy("accounts:register-done")
+
+    def form_valid(self, form: RegistrationForm) -> HttpResponse:
+        try:
+            with transaction.atomic():
+                user = form.save()
+                user_registered.send(sender=RegisterView, user=user, request=self.request)
+        except IntegrityError:
+            # A concurrent registration took the name or the address after the form checked it.
+            form.add_error(None, "That username or email address was just taken. Please choose another.")
+            return self.form_invalid(form)
+        return redirect(self.success_url)
+
+
+class RegisterDoneView(TemplateView):
+    template_name = "accounts/register_done.html"
+
+
+def user_from_uidb64(uidb64: str, queryset: QuerySet[User] | None = None) -> User | None:
+    """The user an activation link names, or None for any malformed or unknown id."""
+    queryset = User._default_manager.all() if queryset is None else queryset
+    try:
+        return queryset.get(pk=force_str(urlsafe_base64_decode(uidb64)))
+    except (TypeError, ValueError, OverflowError, User.DoesNotExist, ValidationError):
+        return None
+
+
+@never_cache
+def activate(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """Open the account once; a bad, used or expired link says so (400), never a 500."""
+    with transaction.atomic():
+        user = user_from_uidb64(uidb64, User._default_manager.select_for_update())
+        if user is None or user.is_active or not activation_token.check_token(user, token):
+            return render(request, "accounts/activation_invalid.html", status=400)
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+    return render(request, "accounts/activation_done.html", {"person": user})
+
+
+class ProfileView(LoginRequiredMixin, SuccessMessageMixin, UpdateView):
+    """The signed-in user edits their own profile (never cached: it holds CSRF tokens)."""
+
+    form_class = ProfileForm
+    template_name = "accounts/profile_edit.html"
+    success_url = reverse_lazy("accounts:profile")
+    success_message = "Your profile is saved."
+
+    def get_object(self, queryset=None) -> User:
+        return User._default_manager.get(pk=self.request.user.pk)

@@ -117,7 +117,7 @@ CACHE_SYNC = {
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "catalog:home"
+LOGIN_REDIRECT_URL = "accounts:profile"
 LOGOUT_REDIRECT_URL = "catalog:home"
 
 AUTH_PASSWORD_VALIDATORS = [
