@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 
-from cache_sync.versioning import VersionedModel
+from website.versioning import VersionedModel
 
 
 class User(VersionedModel, AbstractUser):

@@ -1,13 +1,13 @@
-"""Explicit invalidation for the paths where Django sends no signal.
+"""The public calls for what the triggers cannot see: pages built from data outside watched tables.
 
-`QuerySet.update()`, `bulk_create()`, `bulk_update()` and raw SQL change rows
-without `post_save`; call these after them (inside the same transaction: the
-invalidation still waits for the commit).
+Every write to a configured model's table is recorded by a database trigger and
+delivered after its commit, whatever made it (`save()`, `update()`, `bulk_*`,
+raw SQL, migrations, `loaddata`): nothing needs to be called after those. These
+calls are for the rest, e.g. a page that shows data from another service:
 
-    Product.objects.filter(category=tea).update(price=F("price") * 2)
-    invalidate_objects(Product.objects.filter(category=tea))
+    invalidate_keys(["home", "category:tea"])
 
-For a queryset `delete()`, Django sends `post_delete` per row already.
+Inside a transaction they are recorded in it and delivered when it commits.
 """
 
 from __future__ import annotations
@@ -16,26 +16,31 @@ from collections.abc import Iterable
 
 from django.db import DEFAULT_DB_ALIAS, models
 
-from .batch import schedule_invalidation
+from . import outbox
+from .affected import affected_keys, row_values
 from .conf import get_config
-from .tracking import related_keys, render_keys
+from .delivery import deliver_after_commit
 
 
-def keys_for(obj: models.Model) -> list[str]:
-    """The keys that a change of `obj` touches, by its model's rule (none without a rule)."""
+def keys_for(obj: models.Model, *, using: str | None = None) -> list[str]:
+    """The keys that a change of `obj`, as it is now, touches by its model's rule (none without a rule)."""
     rule = get_config().rules_by_model.get(obj._meta.label)
     if rule is None:
         return []
-    return render_keys(rule.keys, obj) + related_keys(rule, obj)
+    change = outbox.Change(0, rule.model, row_values(rule, obj))
+    return list(affected_keys([change], using or obj._state.db or DEFAULT_DB_ALIAS).all_keys())
 
 
 def invalidate_objects(objects: Iterable[models.Model], *, using: str = DEFAULT_DB_ALIAS) -> list[str]:
-    """Invalidate the pages of `objects` after commit; returns the keys."""
-    keys = list(dict.fromkeys(key for obj in objects for key in keys_for(obj)))
-    schedule_invalidation(keys, using=using)
+    """Invalidate the pages of `objects` (as they are in memory) after commit; returns the keys."""
+    keys = list(dict.fromkeys(key for obj in objects for key in keys_for(obj, using=using)))
+    invalidate_keys(keys, using=using)
     return keys
 
 
 def invalidate_keys(keys: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Invalidate rule keys such as "home" or "category:tea" after commit."""
-    schedule_invalidation(keys, using=using)
+    """Invalidate rule keys such as "home" or "category:tea" after commit (durably: recorded in the outbox)."""
+    keys = list(keys)
+    if keys:
+        outbox.record_keys(keys, using)
+        deliver_after_commit(using)

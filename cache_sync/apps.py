@@ -1,5 +1,7 @@
 from django.apps import AppConfig
+from django.core.checks import Tags, register
 from django.core.signals import setting_changed
+from django.db.models.signals import post_migrate
 
 
 def reload_settings(setting: str, **kwargs) -> None:
@@ -20,8 +22,15 @@ class CacheSyncConfig(AppConfig):
     verbose_name = "Cache sync"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from .checks import check_cache_sync, check_triggers
+        from .pages import rebuild_pages
         from .receivers import connect_receivers
+        from .signals import keys_invalidated
+        from .triggers import install_after_migrate
 
+        register(check_cache_sync, Tags.caches)
+        register(check_triggers, Tags.database)
         connect_receivers()
+        post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="cache_sync:install_triggers")
+        keys_invalidated.connect(rebuild_pages, dispatch_uid="cache_sync:rebuild_pages")
         setting_changed.connect(reload_settings, dispatch_uid="cache_sync:reload_settings")

@@ -4,24 +4,57 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import connections, models
 
 from .conf import get_config, parse
 from .keys import KeyTemplate
+from .triggers import SUPPORTED_VENDORS, compare_triggers
 
 
-@register(Tags.caches)
 def check_cache_sync(app_configs=None, **kwargs) -> list[Error]:
-    config = parse(getattr(settings, "CACHE_SYNC", {}))
+    raw = getattr(settings, "CACHE_SYNC", {})
+    config = parse(raw)
     errors = [Error(p.message, hint=p.hint or None, id=p.id) for p in config.problems]
     errors.extend(_check_cache(config.cache_alias))
-    raw_rules = getattr(settings, "CACHE_SYNC", {}).get("RULES", {}) if isinstance(settings.CACHE_SYNC, dict) else {}
+    raw_rules = raw.get("RULES", {}) if isinstance(raw, dict) else {}
     for label in raw_rules if isinstance(raw_rules, dict) else ():
-        rule = next((r for r in config.rules if r.model == label), None)
-        errors.extend(_check_rule(label, rule))
+        if isinstance(label, str) and label.count(".") == 1:  # else reported by parse()
+            rule = next((r for r in config.rules if r.model == label), None)
+            errors.extend(_check_rule(label, rule))
     get_config.cache_clear()
+    return errors
+
+
+def check_triggers(app_configs=None, databases=None, **kwargs) -> list[Error]:
+    """The outbox triggers match the rules (run by `check --database` and `migrate`)."""
+    config = get_config()
+    errors = []
+    for alias in databases or ():
+        connection = connections[alias]
+        if not config.rules:
+            continue
+        if connection.vendor not in SUPPORTED_VENDORS:
+            errors.append(
+                Error(
+                    f"cache_sync records changes with triggers on PostgreSQL and SQLite; "
+                    f"database {alias!r} is {connection.vendor}.",
+                    id="cache_sync.E021",
+                )
+            )
+            continue
+        diff = compare_triggers(alias, config)
+        if diff.missing or diff.stale:
+            tables = sorted({t.table for t in diff.missing} | {table for _name, table in diff.stale})
+            errors.append(
+                Error(
+                    f"The change-recording triggers of CACHE_SYNC['RULES'] are missing or out of date on "
+                    f"database {alias!r} (tables {', '.join(tables)}): writes there are not invalidated.",
+                    hint=f"Run: python manage.py cache_sync install-triggers --database {alias}",
+                    id="cache_sync.E020",
+                )
+            )
     return errors
 
 
@@ -55,6 +88,11 @@ def _check_rule(label: str, rule) -> list[Error]:
     if rule is None:
         return []  # its problems were reported by parse()
     errors = [error for t in rule.keys for error in _check_template(where, model, t)]
+    for name in rule.fields or ():
+        try:
+            model._meta.get_field(name)
+        except FieldDoesNotExist:
+            errors.append(Error(f"{where}['fields']: {model._meta.label} has no field {name!r}.", id="cache_sync.E016"))
     for accessor, templates in rule.related:
         related_model = _related_model(model, accessor)
         if related_model is None:

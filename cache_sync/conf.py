@@ -16,7 +16,7 @@ from .keys import KeyTemplate, TemplateSyntaxError
 ACTIONS = ("invalidate", "rebuild")
 STRATEGIES = ("sync", "naive", "ttl")
 OPTIONS = ("CACHE", "TIMEOUT", "STRATEGY", "LEASE_TIMEOUT", "LEASE_WAIT", "RULES")
-RULE_OPTIONS = ("action", "keys", "related")
+RULE_OPTIONS = ("action", "keys", "related", "fields")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Rule:
     action: str
     keys: tuple[KeyTemplate, ...]
     related: tuple[tuple[str, tuple[KeyTemplate, ...]], ...] = ()
+    fields: tuple[str, ...] | None = None  # the fields whose change matters (None: every field)
 
     @property
     def rebuilds(self) -> bool:
@@ -134,7 +135,13 @@ def _parse_rule(label: object, raw: object) -> tuple[Rule | None, list[Problem]]
     else:
         for accessor, templates in related_raw.items():
             related.append((accessor, _parse_templates(f"{where}['related'][{accessor!r}]", templates, problems)))
-    return Rule(label, action, keys, tuple(related)), problems
+    fields = raw.get("fields")
+    if fields is not None and (
+        not isinstance(fields, list | tuple) or not all(isinstance(name, str) and name for name in fields)
+    ):
+        problems.append(Problem("cache_sync.E016", f"{where}['fields'] must be a list of field names."))
+        fields = None
+    return Rule(label, action, keys, tuple(related), tuple(fields) if fields is not None else None), problems
 
 
 def _parse_templates(where: str, raw: object, problems: list[Problem]) -> tuple[KeyTemplate, ...]:

@@ -54,6 +54,10 @@ class KeyTemplate:
             values[".".join(path)] = value
         return _render(self.text, values)
 
+    def render_values(self, values: dict[tuple[str, ...], object]) -> str:
+        """The key from the value at the end of each path (every path must have one)."""
+        return _render(self.text, {".".join(path): value for path, value in values.items()})
+
     def match(self, key: str) -> dict[str, str] | None:
         """The placeholder values that render `key`, for templates of plain fields."""
         pattern = ""

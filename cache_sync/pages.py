@@ -18,12 +18,14 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse
 from django.test import RequestFactory
 from django.urls import get_resolver
 
 from . import stats
 from .conf import get_config
+from .delivery import has_pending_delivery
 from .keys import KeyTemplate
 from .signals import key_rebuilt
 from .store import ReadResult, StoreUnavailable, get_store
@@ -95,11 +97,34 @@ def serve_page(request: HttpRequest, key: str, variant: str, build) -> HttpRespo
             _release(key, variant, result.token)
         raise
     response.cache_sync_stored = False
-    if result.status == "build" and is_cacheable(request, response):
+    if result.status == "build" and is_cacheable(request, response) and not read_may_predate_lease():
         response.cache_sync_stored = _store(key, variant, response, result.token)
     elif result.token:
         _release(key, variant, result.token)
     return _mark(response, "miss")
+
+
+def read_may_predate_lease() -> bool:
+    """Whether the page may show data the lease cannot vouch for, so it must not be stored.
+
+    The lease guards reads that begin after it was taken. Inside a transaction that
+    has written, the page may show uncommitted rows; inside a transaction whose
+    snapshot is taken once (SQLite, PostgreSQL REPEATABLE READ and above), the
+    snapshot may predate the lease (e.g. `request.user` loaded under ATOMIC_REQUESTS).
+    """
+    for connection in connections.all(initialized_only=True):
+        if connection.in_atomic_block and (has_pending_delivery(connection) or not _snapshot_per_statement(connection)):
+            return True
+    return False
+
+
+def _snapshot_per_statement(connection) -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import IsolationLevel
+
+    # READ UNCOMMITTED behaves as READ COMMITTED in PostgreSQL.
+    return connection.isolation_level in (None, IsolationLevel.READ_COMMITTED, IsolationLevel.READ_UNCOMMITTED)
 
 
 def _store(key: str, variant: str, response: HttpResponse, token: str) -> bool:
@@ -199,6 +224,12 @@ def render_fresh(key: str) -> HttpResponse | None:
         return _render(page.view(anonymous_request(), **kwargs))
     except Http404:
         return None
+
+
+def rebuild_pages(sender, rebuild: tuple[str, ...] = (), **kwargs) -> None:
+    """keys_invalidated receiver: refill the pages whose rule says "rebuild", so the next reader hits."""
+    for key in rebuild:
+        rebuild_page(key)
 
 
 def rebuild_page(key: str) -> None:

@@ -1,77 +1,104 @@
-"""Model signal receivers, connected for configured models only (see apps.py)."""
+"""Receivers: a statement hook on every database connection, and model signals as its safe points.
+
+Every write a Django connection runs on a watched table (`save()`, `delete()`,
+`QuerySet.update()`, `bulk_create()`, `bulk_update()`, many-to-many changes,
+`loaddata`, raw SQL through `connection.cursor()`, data migrations) schedules the
+delivery of its changes: after the commit inside a transaction, at once in
+autocommit. An autocommit statement that returns rows (`INSERT ... RETURNING`
+of a `save()`) is not finished until its rows are fetched, so its delivery
+waits for the next safe point: the model signal that follows it (`post_save`,
+`post_delete`, `m2m_changed`), the connection's next statement, or the end of
+the request.
+"""
 
 from __future__ import annotations
 
+import threading
+
 from django.apps import apps
-from django.db import models
+from django.core.signals import request_finished
+from django.db import connections
+from django.db.backends.signals import connection_created
 from django.db.models import signals
 
-from .batch import schedule_invalidation
-from .conf import Config, Rule, get_config
-from .tracking import complete_snapshot, keys_of_change, render_keys, take_snapshot
+from .conf import get_config
+from .delivery import deliver_after_commit
+from .triggers import watched_table_names
 
-M2M_ACTIONS = ("post_add", "post_remove", "post_clear", "pre_clear")
+_WRITES = ("insert", "update", "delete", "replace", "merge", "with")
 
-
-def rule_for(model: type[models.Model]) -> Rule | None:
-    return get_config().rules_by_model.get(model._meta.label)
+_deferred = threading.local()  # aliases with an autocommit write whose rows were not yet fetched
 
 
-def note_loaded_values(sender, instance, **kwargs) -> None:
-    if rule := rule_for(sender):
-        take_snapshot(rule, instance)
+class WatchedWriteHook:
+    """`connection.execute_wrappers` entry: after a write on a watched table, schedule its delivery."""
+
+    tables: tuple[str, ...] = ()  # set from the rules by connect_receivers()
+
+    def __call__(self, execute, sql, params, many, context):
+        alias = context["connection"].alias
+        deliver_deferred(alias)
+        result = execute(sql, params, many, context)
+        if self.tables and self.is_watched_write(sql):
+            if context["connection"].in_atomic_block or "returning" not in sql.lower():
+                deliver_after_commit(alias)
+            else:
+                setattr(_deferred, alias, True)
+        return result
+
+    def is_watched_write(self, sql: str) -> bool:
+        if sql[:7].lstrip().lower().startswith(_WRITES):
+            return any(table in sql for table in self.tables)
+        return False
 
 
-def note_values_before_save(sender, instance, raw=False, **kwargs) -> None:
-    if rule := rule_for(sender):
-        complete_snapshot(rule, instance)
+_hook = WatchedWriteHook()
 
 
-def invalidate_saved(sender, instance, using, **kwargs) -> None:
-    if rule := rule_for(sender):
-        schedule_invalidation(keys_of_change(rule, instance), using=using, rebuild=rule.rebuilds)
-        take_snapshot(rule, instance)
+def deliver_deferred(alias: str) -> None:
+    if getattr(_deferred, alias, False):
+        setattr(_deferred, alias, False)
+        deliver_after_commit(alias)
 
 
-def invalidate_deleted(sender, instance, using, **kwargs) -> None:
-    if rule := rule_for(sender):
-        schedule_invalidation(keys_of_change(rule, instance), using=using)
+def deliver_deferred_after_model_signal(sender, using: str, **kwargs) -> None:
+    """post_save / post_delete / m2m_changed receiver: the ORM's write is complete here."""
+    deliver_deferred(using)
 
 
-def invalidate_m2m_changed(sender, instance, action, reverse, model, pk_set, using, **kwargs) -> None:
-    if action not in M2M_ACTIONS:
-        return
-    if rule := rule_for(type(instance)):
-        schedule_invalidation(keys_of_change(rule, instance), using=using, rebuild=rule.rebuilds)
-    other_rule = rule_for(model)
-    if other_rule and action != "post_clear":
-        others = model._base_manager.using(using).filter(pk__in=pk_set or ())
-        keys = [key for obj in others for key in render_keys(other_rule.keys, obj)]
-        schedule_invalidation(keys, using=using, rebuild=other_rule.rebuilds)
+def deliver_deferred_at_request_end(sender, **kwargs) -> None:
+    for connection in connections.all(initialized_only=True):
+        deliver_deferred(connection.alias)
 
 
-def _connections(config: Config):
-    for rule in config.rules:
-        try:
-            model = apps.get_model(rule.model)
-        except (LookupError, ValueError):
-            continue  # reported by the system checks
-        uid = f"cache_sync:{rule.model}"
-        yield signals.post_init, note_loaded_values, model, uid
-        yield signals.pre_save, note_values_before_save, model, uid
-        yield signals.post_save, invalidate_saved, model, uid
-        yield signals.post_delete, invalidate_deleted, model, uid
-        for field in model._meta.many_to_many:
-            yield signals.m2m_changed, invalidate_m2m_changed, field.remote_field.through, f"{uid}:{field.name}"
+def install_hook(sender=None, connection=None, **kwargs) -> None:
+    """connection_created receiver; first in the list, so `execute_wrapper()` blocks never pop it."""
+    wrappers = connection.execute_wrappers
+    for wrapper in [w for w in wrappers if isinstance(w, WatchedWriteHook)]:
+        wrappers.remove(wrapper)
+    wrappers.insert(0, _hook)
 
 
 _connected: list[tuple] = []
 
 
-def connect_receivers(config: Config | None = None) -> None:
+def connect_receivers() -> None:
     disconnect_receivers()
-    for signal, receiver, sender, uid in _connections(config or get_config()):
-        signal.connect(receiver, sender=sender, dispatch_uid=uid, weak=False)
+    _hook.tables = tuple(watched_table_names())
+    connection_created.connect(install_hook, dispatch_uid="cache_sync:install_hook")
+    for connection in connections.all(initialized_only=True):
+        install_hook(connection=connection)
+    request_finished.connect(deliver_deferred_at_request_end, dispatch_uid="cache_sync:request_finished")
+    senders = [(signals.m2m_changed, None)]
+    for rule in get_config().rules:
+        try:
+            model = apps.get_model(rule.model)
+        except (LookupError, ValueError):
+            continue  # reported by the system checks
+        senders += [(signals.post_save, model), (signals.post_delete, model)]
+    for signal, sender in senders:
+        uid = f"cache_sync:deliver_deferred:{sender._meta.label if sender else 'any'}"
+        signal.connect(deliver_deferred_after_model_signal, sender=sender, dispatch_uid=uid, weak=False)
         _connected.append((signal, sender, uid))
 
 

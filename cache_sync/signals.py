@@ -5,9 +5,11 @@ Both are sent with `send_robust()`: a failing listener never blocks invalidation
 
 from django.dispatch import Signal
 
-# Sent after a batch of page families was deleted from Redis (after commit).
-# sender: cache_sync.batch.InvalidationBatch; keys: tuple[str, ...] of rule keys
-# such as "product:abc"; using: the database alias whose commit triggered it.
+# Sent after the page families of committed changes were deleted from Redis, by the
+# writer after its commit or by the relay.
+# sender: cache_sync.delivery.deliver; keys: tuple[str, ...] of rule keys such as
+# "product:abc" (the changed rows' own keys; related objects' keys are not listed);
+# rebuild: the subset whose rule says "rebuild"; using: the database alias.
 keys_invalidated = Signal()
 
 # Sent after a `rebuild` rule refilled a page family after commit.

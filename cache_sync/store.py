@@ -6,7 +6,8 @@ family and everything in it live in one slot and every script below touches a
 single key. Inside the hash, for each page variant `v` (query, visitor):
 
 - `b:v` the page, `x:v` when it expires (ms since epoch, Redis clock);
-- `l:v` the lease `token:deadline_ms` of the one reader that is building it.
+- `l:v` the lease `token:deadline_ms` of the one reader that is building it;
+- `r` the run id of the Redis server that wrote them (see `_SAME_RUN`).
 
 Invalidating a family is one `DEL`: every variant and every lease goes at once,
 with no `KEYS`/`SCAN`. A builder may store its page only while its lease is still
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -37,9 +37,19 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
+# A family remembers the run of the server that filled it (`r`); a server restarted
+# from an RDB/AOF snapshot has a new run id, and drops what the old run stored:
+# pages invalidated after the snapshot must not come back.
+_SAME_RUN = """
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+local stored_run = redis.call('HGET', KEYS[1], 'r')
+if stored_run and stored_run ~= run then redis.call('DEL', KEYS[1]) end
+"""
+
 # KEYS[1] family; ARGV: variant, token, lease_ms, guarded ("1"/"0")
 READ_SCRIPT = (
     _NOW_MS
+    + _SAME_RUN
     + """
 local v = ARGV[1]
 local got = redis.call('HMGET', KEYS[1], 'b:' .. v, 'x:' .. v, 'l:' .. v)
@@ -51,7 +61,7 @@ if got[3] then
   if deadline and deadline > now then return {'wait', ''} end
 end
 local lease_ms = tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], 'l:' .. v, ARGV[2] .. ':' .. (now + lease_ms))
+redis.call('HSET', KEYS[1], 'l:' .. v, ARGV[2] .. ':' .. (now + lease_ms), 'r', run)
 if redis.call('PTTL', KEYS[1]) < lease_ms then redis.call('PEXPIRE', KEYS[1], lease_ms) end
 return {'build', ARGV[2]}
 """
@@ -60,6 +70,7 @@ return {'build', ARGV[2]}
 # KEYS[1] family; ARGV: variant, token, page, ttl_ms, guarded ("1"/"0")
 STORE_SCRIPT = (
     _NOW_MS
+    + _SAME_RUN
     + """
 local v = ARGV[1]
 if ARGV[5] == '1' then
@@ -69,7 +80,7 @@ if ARGV[5] == '1' then
   redis.call('HDEL', KEYS[1], 'l:' .. v)
 end
 local ttl_ms = tonumber(ARGV[4])
-redis.call('HSET', KEYS[1], 'b:' .. v, ARGV[3], 'x:' .. v, now + ttl_ms)
+redis.call('HSET', KEYS[1], 'b:' .. v, ARGV[3], 'x:' .. v, now + ttl_ms, 'r', run)
 if redis.call('PTTL', KEYS[1]) < ttl_ms then redis.call('PEXPIRE', KEYS[1], ttl_ms) end
 return 1
 """
@@ -82,11 +93,6 @@ local mine = ARGV[2] .. ':'
 if lease and string.sub(lease, 1, #mine) == mine then redis.call('HDEL', KEYS[1], 'l:' .. ARGV[1]) end
 return 0
 """
-
-
-# Invalidations not delivered while Redis was away (process-wide: stores are rebuilt on settings changes).
-_undelivered: set[str] = set()
-_undelivered_lock = threading.Lock()
 
 
 class StoreUnavailable(Exception):
@@ -112,8 +118,6 @@ class PageStore:
         return caches[self.cache_alias].make_key(f"{{{key}}}")
 
     def read(self, key: str, variant: str, *, guarded: bool, lease_ms: int) -> ReadResult:
-        if _undelivered:
-            self.invalidate([])
         token = secrets.token_hex(8) if guarded else ""
         with _unavailable_on_error():
             status, payload = self._read(keys=[self.family(key)], args=[variant, token, lease_ms, int(guarded)])
@@ -161,28 +165,15 @@ class PageStore:
         return caches[self.cache_alias].make_key("cache_sync:stats")
 
     def invalidate(self, keys: Iterable[str]) -> int:
-        """Delete each key's family in one round trip; returns how many keys were sent.
-
-        Keys that could not be deleted because Redis was away are kept and sent
-        again with the next invalidation or read of this process, before any page
-        is served from Redis, so that no page comes back stale when Redis returns.
-        """
-        with _undelivered_lock:
-            keys = list(dict.fromkeys([*_undelivered, *keys]))
+        """Delete each key's family, in one round trip; returns how many keys were sent."""
+        keys = list(keys)
         if not keys:
             return 0
-        try:
-            with _unavailable_on_error():
-                pipe = self.client.pipeline(transaction=False)
-                for key in keys:
-                    pipe.delete(self.family(key))
-                pipe.execute()
-        except StoreUnavailable:
-            with _undelivered_lock:
-                _undelivered.update(keys)
-            raise
-        with _undelivered_lock:
-            _undelivered.difference_update(keys)
+        with _unavailable_on_error():
+            pipe = self.client.pipeline(transaction=False)
+            for key in keys:
+                pipe.delete(self.family(key))
+            pipe.execute()
         return len(keys)
 
 

@@ -1,7 +1,7 @@
 from django.db import models
 from django.urls import reverse
 
-from cache_sync.versioning import VersionedModel
+from website.versioning import VersionedModel
 
 
 class Category(VersionedModel):

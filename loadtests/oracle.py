@@ -25,7 +25,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from cache_sync.data_version import parse_data_version
 from loadtests.staleness import (
     Expected,
     ReadOutcome,
@@ -34,6 +33,7 @@ from loadtests.staleness import (
     fresh_bucket,
     latency_bucket,
 )
+from website.data_version import parse_data_version
 
 PREFIX = "lt"
 HISTORY_LENGTH = 64

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import redis
 
-from cache_sync.data_version import parse_data_version
 from loadtests.oracle import Oracle, oracle_url_from_env
 from loadtests.report import summarize, write_reports
 from loadtests.site_pages import SiteMap
 from loadtests.staleness import find_lags
+from website.data_version import parse_data_version
 from website.stack import ensure_redis, free_port
 
 ROOT = Path(__file__).resolve().parent.parent

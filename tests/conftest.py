@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -18,6 +19,9 @@ TEST_REDIS_DB = int(os.environ.get("REDIS_TEST_DB", "15"))
 _location = settings.CACHES["default"]["LOCATION"].rsplit("/", 1)[0]
 settings.CACHES["default"]["LOCATION"] = f"{_location}/{TEST_REDIS_DB}"
 settings.CACHES["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}"
+_test_db = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+if _test_db:
+    Path(_test_db).parent.mkdir(exist_ok=True)
 
 
 def _delete_run_keys() -> None:
@@ -69,3 +73,97 @@ def redis_round_trips(monkeypatch):
 
     monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
     return lambda: len(sent)
+
+
+@pytest.fixture
+def site_env():
+    """The environment of a process that works on this test's database and Redis (e.g. manage.py)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": settings.CACHES["default"]["LOCATION"],
+        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+        "DJANGO_SETTINGS_MODULE": "website.settings",
+    }
+
+
+class OwnRedis:
+    """A redis-server this test started, on a free port, with a snapshot directory of its own."""
+
+    def __init__(self, workdir: Path) -> None:
+        from website.stack import free_port
+
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self) -> None:
+        import subprocess
+        import time
+
+        import redis
+
+        from website.stack import redis_server_binary
+
+        command = [
+            redis_server_binary(), "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+            "--appendonly", "no", "--dir", str(self.workdir), "--dbfilename", "dump.rdb",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.02)
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url)
+
+    def kill(self) -> None:
+        import signal
+
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait(10)
+
+    def pause(self) -> None:
+        import signal
+
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        import signal
+
+        self.process.send_signal(signal.SIGCONT)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def cache_on(settings):
+    """`cache_on(url)`: the page cache moves to the Redis at `url` for the rest of the test."""
+
+    def move(url: str) -> None:
+        settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
+
+    return move

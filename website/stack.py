@@ -97,12 +97,33 @@ def run_command(command: list[str], env: dict[str, str]) -> int:
 
 def serve(env: dict[str, str], bind: str) -> int:
     manage = [sys.executable, "manage.py"]
-    for step in (["migrate", "--noinput"], ["seed_catalog", "--if-empty"], ["collectstatic", "--noinput", "-v0"]):
+    steps = (
+        ["cache_sync", "install-triggers"],  # rules changed since the last run: migrate's check would refuse
+        ["migrate", "--noinput"],
+        ["seed_catalog", "--if-empty"],
+        ["collectstatic", "--noinput", "-v0"],
+    )
+    for step in steps:
         if run_command(manage + step, env):
             return 1
-    print(f"Serving Silk Road on http://{bind}/ (Ctrl-C stops it)")
-    gunicorn = [sys.executable, "-m", "gunicorn", "website.wsgi", "--bind", bind, "--workers", "3"]
-    return run_command(gunicorn, env)
+    with background(manage + ["cache_sync", "relay"], env):
+        print(f"Serving Silk Road on http://{bind}/ (Ctrl-C stops it)")
+        gunicorn = [sys.executable, "-m", "gunicorn", "website.wsgi", "--bind", bind, "--workers", "3"]
+        return run_command(gunicorn, env)
+
+
+@contextlib.contextmanager
+def background(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """A helper process (the cache_sync relay) for as long as the block runs."""
+    process = subprocess.Popen(command, env=env, start_new_session=True)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def main(argv: list[str] | None = None) -> int:

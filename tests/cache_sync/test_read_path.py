@@ -9,7 +9,7 @@ from django.test import RequestFactory
 
 from cache_sync.pages import cached_page
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @cached_page("demo:{name}", query_params=("page",))

@@ -30,7 +30,7 @@ def test_keys_invalidated_names_the_keys_once_per_commit(received):
     teapot.price = Decimal("5.00")
     teapot.save()
     assert received == [
-        (keys_invalidated, {"keys": ("product:jade-teapot", "category:tea", "home"), "using": "default"})
+        (keys_invalidated, {"keys": ("product:jade-teapot", "category:tea", "home"), "rebuild": (), "using": "default"})
     ]
 
 

@@ -1,9 +1,9 @@
 import pytest
 
-from cache_sync.data_version import parse_data_version
 from tests.factories import make_category, make_product
+from website.data_version import parse_data_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

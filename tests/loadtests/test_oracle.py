@@ -5,10 +5,10 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from cache_sync.data_version import format_data_version, parse_data_version
 from catalog.models import Category, Product
 from loadtests.oracle import HISTORY_LENGTH, Oracle, oracle_url, oracle_url_from_env
 from loadtests.staleness import Lag, find_lags, first_newer_ack, fresh_bucket, histogram_percentile
+from website.data_version import format_data_version, parse_data_version
 
 PRODUCT = "catalog.product:7"
 

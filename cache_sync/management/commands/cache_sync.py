@@ -1,17 +1,23 @@
-"""`manage.py cache_sync`: show rules and stats, explain a change, invalidate, warm and verify pages."""
+"""`manage.py cache_sync`: rules, stats, explain, invalidate, warm, verify; install-triggers and relay."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from itertools import islice
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS
+from django.utils import timezone
 
-from cache_sync import stats
+from cache_sync import outbox, relay, stats
 from cache_sync.api import invalidate_keys, keys_for
 from cache_sync.conf import get_config
 from cache_sync.pages import anonymous_request, decode_page, find_page, rebuild_page, render_fresh
-from cache_sync.store import get_store
+from cache_sync.store import StoreUnavailable, get_store
+from cache_sync.triggers import install_triggers
 
 
 class Command(BaseCommand):
@@ -27,12 +33,18 @@ class Command(BaseCommand):
         invalidate.add_argument("keys", nargs="+")
         warm = sub.add_parser("warm", help="fill the anonymous pages of the configured models' rows")
         warm.add_argument("--limit", type=int, default=1000, help="rows per model")
-        sub.add_parser("stats", help="counts of hits, misses, prevented stale sets... of every process")
+        stats_parser = sub.add_parser("stats", help="counts of every process, and the outbox backlog")
+        stats_parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        install = sub.add_parser("install-triggers", help="create or update the triggers that record changes")
+        install.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        relay = sub.add_parser("relay", help="deliver changes that their writers did not, and keep doing so")
+        relay.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        relay.add_argument("--once", action="store_true", help="deliver what is pending, then exit")
         verify = sub.add_parser("verify", help="compare cached anonymous pages with pages built from the database")
         verify.add_argument("--sample", type=int, default=1000, help="cached keys to check at most")
 
     def handle(self, *args, action, **options):
-        getattr(self, f"handle_{action}")(**options)
+        getattr(self, f"handle_{action.replace('-', '_')}")(**options)
 
     def handle_rules(self, **options):
         config = get_config()
@@ -85,9 +97,33 @@ class Command(BaseCommand):
         if differ:
             raise CommandError(f"{differ} cached page(s) differ from the database.")
 
-    def handle_stats(self, **options):
+    def handle_stats(self, database, **options):
         for event, n in stats.totals().items():
             self.stdout.write(f"{event:<22}{n:>12}")
+        pending, oldest = outbox.backlog(database)
+        age = f"{(timezone.now() - oldest).total_seconds():.1f}s" if oldest else "-"
+        self.stdout.write(f"{'outbox_backlog':<22}{pending:>12}")
+        self.stdout.write(f"{'outbox_oldest_age':<22}{age:>12}")
+
+    def handle_install_triggers(self, database, **options):
+        diff = install_triggers(database)
+        self.stdout.write(
+            self.style.SUCCESS(f"Created {len(diff.missing)} trigger(s), dropped {len(diff.stale)} on {database!r}.")
+        )
+
+    def handle_relay(self, database, once, **options):
+        if once:
+            try:
+                delivered = relay.deliver_all(database)
+            except StoreUnavailable as error:
+                raise CommandError(f"Redis unavailable, nothing delivered: {error}") from None
+            self.stdout.write(self.style.SUCCESS(f"Delivered {delivered} change(s)."))
+            return
+        self.stdout.write(f"Relaying committed changes of {database!r} to Redis (Ctrl-C stops).")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            relay.run(database, should_stop=stop.is_set)
 
     def handle_invalidate(self, keys, **options):
         invalidate_keys(keys)

@@ -6,7 +6,6 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from cache_sync.batch import schedule_invalidation
 from catalog.models import Category, Product
 
 ADJECTIVES = [
@@ -52,8 +51,6 @@ class Command(BaseCommand):
                     self._product(rng, first + i, rng.choice(new_categories))
                     for i in range(offset, min(offset + BATCH_SIZE, products))
                 )
-            # bulk_create sends no signals: say which pages changed.
-            schedule_invalidation(["home", *(f"category:{c.slug}" for c in new_categories)])
         self.stdout.write(self.style.SUCCESS(f"Seeded {categories} categories and {products} products."))
 
     @staticmethod

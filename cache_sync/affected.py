@@ -1,0 +1,152 @@
+"""Which keys a set of recorded changes touches, rendered now from what the database holds.
+
+A change carries the columns its templates start from (`slug`, `category_id`) as
+they were written; paths through a relation (`{category.slug}`) are followed now,
+at delivery, so a category renamed by a transaction that committed in between is
+seen under its current name. Related objects (`related`) are read as key columns
+only, streamed, never as model instances.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.db import models
+
+from .conf import Config, Rule, get_config
+from .keys import KeyTemplate
+from .outbox import KEYS_LABEL, Change
+
+FAN_OUT_CHUNK = 5000
+
+
+@dataclass
+class AffectedKeys:
+    keys: dict[str, None] = field(default_factory=dict)  # the changed rows' own keys, ordered, unique
+    rebuild: dict[str, None] = field(default_factory=dict)  # those whose rule says "rebuild"
+    fan_out: list[Iterator[str]] = field(default_factory=list)  # related objects' keys, streamed
+
+    def add(self, keys: Iterable[str], rebuild: bool = False) -> None:
+        for key in keys:
+            self.keys[key] = None
+            if rebuild:
+                self.rebuild[key] = None
+
+    def all_keys(self) -> Iterator[str]:
+        yield from self.keys
+        for keys in self.fan_out:
+            yield from keys
+
+
+def affected_keys(changes: Iterable[Change], using: str, config: Config | None = None) -> AffectedKeys:
+    config = config or get_config()
+    affected = AffectedKeys()
+    rows_by_model: dict[str, list[dict]] = defaultdict(list)
+    for change in changes:
+        if change.model == KEYS_LABEL:
+            affected.add(change.values.get("keys", ()))
+        else:
+            rows_by_model[change.model].append(change.values)
+    for label, rows in rows_by_model.items():
+        rule = config.rules_by_model.get(label)
+        if rule is None:
+            continue  # the rule was removed after the change was recorded
+        model = apps.get_model(label)
+        rows = _complete(model, rule, rows, using)
+        affected.add(_render_rows(model, rule.keys, rows, using), rebuild=rule.rebuilds)
+        for accessor, templates in rule.related:
+            affected.fan_out.append(_related_keys(model, accessor, templates, [row["pk"] for row in rows], using))
+    return affected
+
+
+def row_values(rule: Rule, obj: models.Model) -> dict:
+    """The values a trigger would record for `obj` as it is in memory."""
+    names = {"pk"} | {_model_field(type(obj), path[0]).attname for t in rule.keys for path in t.paths}
+    return {name: getattr(obj, name) for name in names}
+
+
+def _model_field(model: type[models.Model], name: str) -> models.Field:
+    return model._meta.get_field(name)
+
+
+def _complete(model: type[models.Model], rule: Rule, rows: list[dict], using: str) -> list[dict]:
+    """Rows recorded by their primary key alone (a many-to-many link) get their key columns from the database."""
+    needed = {_model_field(model, path[0]).attname for t in rule.keys for path in t.paths} - {"pk"}
+    complete = [_to_python(model, row) for row in rows if needed <= row.keys()]
+    partial = {_to_python(model, row)["pk"] for row in rows if not needed <= row.keys()}
+    if partial:
+        loaded = model._base_manager.using(using).filter(pk__in=partial).values("pk", *needed)
+        complete.extend(loaded)
+    return complete
+
+
+def _to_python(model: type[models.Model], row: dict) -> dict:
+    converted = {}
+    for name, value in row.items():
+        target = model._meta.pk if name == "pk" else _field_by_attname(model, name)
+        converted[name] = target.to_python(value) if target is not None and value is not None else value
+    return converted
+
+
+def _field_by_attname(model: type[models.Model], attname: str) -> models.Field | None:
+    return next((f for f in model._meta.concrete_fields if f.attname == attname), None)
+
+
+def _render_rows(model: type[models.Model], templates: tuple[KeyTemplate, ...], rows: list[dict], using: str):
+    followed = _follow_relations(model, templates, rows, using)
+    for row in rows:
+        for template in templates:
+            values = {}
+            for path in template.paths:
+                field_ = _model_field(model, path[0])
+                value = row.get(field_.attname)
+                if len(path) > 1 and value is not None:
+                    value = followed[path].get(value)
+                if value is None:
+                    break
+                values[path] = value
+            else:
+                yield template.render_values(values)
+
+
+def _follow_relations(model, templates, rows, using) -> dict[tuple[str, ...], dict]:
+    """For each path through a relation, target id -> value at its end (one query per path)."""
+    followed = {}
+    for path in {path for t in templates for path in t.paths if len(path) > 1}:
+        relation = _model_field(model, path[0])
+        ids = {row[relation.attname] for row in rows if row.get(relation.attname) is not None}
+        target = relation.target_field.attname if relation.target_field.attname != "id" else "pk"
+        manager = relation.related_model._base_manager.using(using)
+        followed[path] = dict(manager.filter(**{f"{target}__in": ids}).values_list(target, "__".join(path[1:])))
+    return followed
+
+
+def _related_keys(model, accessor: str, templates: tuple[KeyTemplate, ...], pks: list, using: str) -> Iterator[str]:
+    relation = related_field(model, accessor)
+    if relation is None or not pks:
+        return
+    back = relation.field.name if relation.auto_created and not relation.concrete else relation.related_query_name()
+    paths = sorted({path for t in templates for path in t.paths})
+    rows = (
+        relation.related_model._base_manager.using(using)
+        .filter(**{f"{back}__in": pks})
+        .values_list(*("__".join(path) for path in paths))
+        .iterator(chunk_size=FAN_OUT_CHUNK)
+    )
+    for row in rows:
+        values = dict(zip(paths, row, strict=True))
+        for template in templates:
+            if all(values[path] is not None for path in template.paths):
+                yield template.render_values({path: values[path] for path in template.paths})
+
+
+def related_field(model: type[models.Model], accessor: str):
+    """The relation named `accessor` on `model`: a forward field or the accessor of a reverse one."""
+    for candidate in model._meta.get_fields():
+        name = candidate.get_accessor_name() if candidate.auto_created and not candidate.concrete else candidate.name
+        if name == accessor and candidate.is_relation:
+            return candidate
+    return None

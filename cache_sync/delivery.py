@@ -1,0 +1,114 @@
+"""Delivering recorded changes to Redis: in the writer's request right after its commit, or by the relay.
+
+The writer path: a write on a watched table (seen by the statement hook in
+receivers.py) schedules `deliver_own_changes` to run first among the
+transaction's on-commit callbacks; it reads the outbox entries this connection
+wrote, renders their keys from the database as it is now, deletes the families
+in one pipeline, and only then removes the entries. Whatever fails on the way
+(Redis away, the process killed, an on-commit chain broken before it) leaves
+the entries for the relay: delivery is at least once, and deleting a family twice
+is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from itertools import islice
+
+from django.db import DatabaseError, transaction
+
+from . import outbox, stats
+from .affected import AffectedKeys, affected_keys
+from .conf import get_config
+from .signals import keys_invalidated
+from .store import StoreUnavailable, get_store
+
+logger = logging.getLogger(__name__)
+
+CLAIM_LIMIT = 5000  # entries read per round
+PIPELINE_CHUNK = 10_000  # DELs per Redis round trip
+
+
+def deliver(changes: list[outbox.Change], using: str) -> AffectedKeys:
+    """Delete the families the changes touch. Raises StoreUnavailable."""
+    config = get_config()
+    affected = AffectedKeys()
+    if not changes or not config.invalidates:
+        return affected
+    affected = affected_keys(changes, using, config)
+    store = get_store(config.cache_alias)
+    keys = affected.all_keys()
+    sent = 0
+    while chunk := list(islice(keys, PIPELINE_CHUNK)):
+        sent += store.invalidate(chunk)
+    stats.count("invalidated_keys", sent)
+    return affected
+
+
+def announce(affected: AffectedKeys, using: str) -> None:
+    """Tell observers (and the rebuilds of `rebuild` rules), once delivered and outside any transaction."""
+    if affected.keys:
+        keys_invalidated.send_robust(
+            sender=deliver, keys=tuple(affected.keys), rebuild=tuple(affected.rebuild), using=using
+        )
+
+
+def deliver_own_changes(using: str) -> None:
+    """Deliver what this connection wrote (after its commit); failures are left to the relay."""
+    try:
+        while changes := outbox.pending_of_this_writer(using, CLAIM_LIMIT):
+            affected = deliver(changes, using)
+            outbox.remove(using, changes)
+            announce(affected, using)
+            if len(changes) < CLAIM_LIMIT:
+                break
+    except StoreUnavailable as error:
+        stats.count("redis_error")
+        logger.warning("Redis unavailable: invalidations left in the outbox for the relay: %s", error)
+    except DatabaseError:
+        logger.exception("Reading the outbox failed: invalidations left for the relay")
+
+
+def deliver_pending(using: str, limit: int = CLAIM_LIMIT) -> int:
+    """Deliver the oldest undelivered changes of any writer (the relay); returns how many. Raises StoreUnavailable."""
+    with transaction.atomic(using=using):
+        changes = outbox.claim_pending(using, limit)
+        affected = deliver(changes, using)
+        outbox.remove(using, changes)
+    announce(affected, using)
+    return len(changes)
+
+
+def deliver_after_commit(using: str) -> None:
+    """Deliver this transaction's changes when it commits (now, in autocommit), once per transaction.
+
+    The callback goes first in the on-commit queue: a non-robust callback that
+    raises, or a slow one (a mail send), must not delay or drop the invalidation.
+    """
+    connection = transaction.get_connection(using)
+    if not get_config().guarded:
+        # The load test's baselines ("naive", "ttl"): at once, before the commit.
+        deliver_own_changes(using)
+        return
+    if not connection.in_atomic_block:
+        if connection.get_autocommit():
+            deliver_own_changes(using)
+        return
+    if has_pending_delivery(connection):
+        return
+    callback = _DeliveryCallback(using)
+    connection.run_on_commit.insert(0, (set(connection.savepoint_ids), callback, True))
+
+
+def has_pending_delivery(connection) -> bool:
+    """Whether the current transaction has written to a watched table (rolled-back savepoints excluded)."""
+    return any(isinstance(func, _DeliveryCallback) for _sids, func, _robust in connection.run_on_commit)
+
+
+class _DeliveryCallback:
+    def __init__(self, using: str) -> None:
+        self.using = using
+        self.__qualname__ = "deliver_own_changes"  # named in Django's log if it ever raised
+
+    def __call__(self) -> None:
+        deliver_own_changes(self.using)

@@ -1,0 +1,71 @@
+"""Reading and emptying the outbox table (raw SQL: the ORM has no `FOR UPDATE SKIP LOCKED` delete).
+
+Entries are written by the triggers (triggers.py) or by `record_keys()`; they are
+deleted only after their invalidation reached Redis, so a writer that dies, a
+Redis that is away or a broken on-commit chain leaves them for the relay.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connections
+
+from .models import OUTBOX_TABLE, OutboxEntry
+
+KEYS_LABEL = "cache_sync.keys"  # an entry of explicit rule keys: {"keys": [...]}
+
+
+@dataclass(frozen=True)
+class Change:
+    id: int
+    model: str
+    values: dict  # column values by attname, "pk" always; or {"keys": [...]}
+
+
+def _changes(rows) -> list[Change]:
+    return [Change(id, model, json.loads(data)) for id, model, data in rows]
+
+
+def _is_postgres(using: str) -> bool:
+    return connections[using].vendor == "postgresql"
+
+
+def pending_of_this_writer(using: str, limit: int) -> list[Change]:
+    """The undelivered entries this connection's transactions wrote (on SQLite, a single writer: all)."""
+    mine = "WHERE writer = pg_backend_pid()" if _is_postgres(using) else ""
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT id, model, data FROM {OUTBOX_TABLE} {mine} ORDER BY id LIMIT %s", [limit])
+        return _changes(cursor.fetchall())
+
+
+def claim_pending(using: str, limit: int) -> list[Change]:
+    """The oldest undelivered entries, locked until the caller's transaction ends (relays share the work)."""
+    lock = "FOR UPDATE SKIP LOCKED" if _is_postgres(using) else ""
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT id, model, data FROM {OUTBOX_TABLE} ORDER BY id LIMIT %s {lock}", [limit])
+        return _changes(cursor.fetchall())
+
+
+def remove(using: str, changes: list[Change]) -> None:
+    if changes:
+        OutboxEntry.objects.using(using).filter(id__in=[change.id for change in changes]).delete()
+
+
+def record_keys(keys: list[str], using: str) -> None:
+    """Record explicit keys in the current transaction, like a trigger records a row."""
+    writer = "pg_backend_pid()" if _is_postgres(using) else "0"
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) VALUES (%s, %s, {writer})",
+            [KEYS_LABEL, json.dumps({"keys": keys})],
+        )
+
+
+def backlog(using: str) -> tuple[int, datetime | None]:
+    """How many entries wait for delivery, and when the oldest was written."""
+    entries = OutboxEntry.objects.using(using)
+    oldest = entries.order_by("id").values_list("created_at", flat=True).first()
+    return entries.count(), oldest

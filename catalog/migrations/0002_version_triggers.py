@@ -1,0 +1,9 @@
+from django.db import migrations
+
+from website.versioning import InstallVersionTrigger
+
+
+class Migration(migrations.Migration):
+    dependencies = [("catalog", "0001_initial")]
+
+    operations = [InstallVersionTrigger("category"), InstallVersionTrigger("product")]
