@@ -184,6 +184,33 @@ class WriterUser(FastHttpUser):
         self.write_product(slug, {"category": self.rng.choice(choices)}, "category")
 
     @task(2)
+    def update_price(self) -> None:
+        """`QuerySet.update()` on the server: a path without model signals."""
+        slug = self._product()
+        price = Decimal(self.rng.randrange(100, 100000)) / 100
+        acked = self.post(f"/staff/products/{slug}/price/", {"price": str(price)}, "POST /staff/products/[slug]/price/")
+        if acked:
+            pk, version, t_ack = acked
+            self.record_product_write(slug, pk, version, t_ack)
+
+    @task(1)
+    def bulk_update_prices(self) -> None:
+        """`bulk_update()` of three products in one transaction."""
+        slugs = sorted({self._product() for _ in range(3)})
+        price = Decimal(self.rng.randrange(100, 100000)) / 100
+        fields = {"price": str(price), "slugs": ",".join(slugs)}
+        with self.client.post(
+            "/staff/prices/", data=urlencode(fields), headers=self.auth, name="POST /staff/prices/", catch_response=True
+        ) as resp:
+            t_ack = time.time()
+            if resp.status_code != 200:
+                resp.failure(f"HTTP {resp.status_code}: {resp.text[:200]}")
+                return
+            rows = resp.json()["rows"]
+        for row in rows:
+            self.record_product_write(row["slug"], int(row["pk"]), int(row["version"]), t_ack)
+
+    @task(2)
     def edit_profile(self) -> None:
         name = _pick(self.rng, self.site.hot_users, self.site.usernames, HOT_WRITES)
         fields = {"display_name": f"{self.rng.choice(ADJECTIVES)} {name}", "bio": f"Bio {self.rng.random()}"}
@@ -198,11 +225,15 @@ class WriterUser(FastHttpUser):
         if not acked:
             return
         pk, version, t_ack = acked
-        new = fields.get("category")
+        self.record_product_write(slug, pk, version, t_ack, old=old, new_category=fields.get("category"))
+
+    def record_product_write(self, slug, pk, version, t_ack, *, old=None, new_category=None) -> None:
+        old = old or oracle().category_of(slug) or self.site.category_of.get(slug)
         # The product shows on its page, on its category's pages (old and new) and maybe on home.
         pages = [product_page(slug).key, home_page().key]
-        pages += [category_page(c).key for c in {old, new} if c]
-        oracle().record_write(f"catalog.product:{pk}", version, t_ack, pages, (slug, new) if new else None)
+        pages += [category_page(c).key for c in {old, new_category} if c]
+        moved = (slug, new_category) if new_category else None
+        oracle().record_write(f"catalog.product:{pk}", version, t_ack, pages, moved)
 
     def post(self, path: str, fields: dict[str, str], name: str) -> tuple[int, int, float] | None:
         with self.client.post(path, data=urlencode(fields), headers=self.auth, name=name, catch_response=True) as resp:

@@ -207,7 +207,7 @@ def run_mode(mode: str, args, redis_url: str, out: Path) -> dict:
         "LOADTEST_PROFILES": str(args.profiles),
     }
     (out / "logs").mkdir(parents=True, exist_ok=True)
-    server = None
+    server = relay = None
     sqlite_path = None
     try:
         with (out / "logs" / f"{mode}-setup.log").open("w") as log:
@@ -235,6 +235,8 @@ def run_mode(mode: str, args, redis_url: str, out: Path) -> dict:
         ]  # fmt: skip
         server_log = (out / "logs" / f"{mode}-gunicorn.log").open("w")
         server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT)
+        relay_command = [sys.executable, "manage.py", "cache_sync", "relay"]
+        relay = subprocess.Popen(relay_command, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT)
         wait_until_answers(f"{host}/", server)
         delete_cache_keys(redis_url, prefix)  # start cold: the probe above filled home
         print(f"[{mode:5}] gunicorn on {host}; Locust: {args.users} users for {args.duration} s", flush=True)
@@ -251,6 +253,7 @@ def run_mode(mode: str, args, redis_url: str, out: Path) -> dict:
         )
     finally:
         stop(server)
+        stop(relay)
         delete_cache_keys(redis_url, prefix)
         if sqlite_path:
             remove_sqlite(sqlite_path)

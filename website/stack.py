@@ -106,7 +106,7 @@ def serve(env: dict[str, str], bind: str) -> int:
     for step in steps:
         if run_command(manage + step, env):
             return 1
-    with background(manage + ["cache_sync", "relay"], env):
+    with background([*manage, "cache_sync", "relay"], env):
         print(f"Serving Silk Road on http://{bind}/ (Ctrl-C stops it)")
         gunicorn = [sys.executable, "-m", "gunicorn", "website.wsgi", "--bind", bind, "--workers", "3"]
         return run_command(gunicorn, env)

@@ -1,8 +1,11 @@
 """A small write API for staff tools and the load test's writers.
 
 `POST /staff/products/<slug>/` and `POST /staff/users/<username>/` change the
-named row through the ORM (so signals fire as in the admin) and answer with the
-version the database assigned. Authenticated by `Authorization: Bearer
+named row through a model form and `save()`, as the admin does;
+`POST /staff/products/<slug>/price/` sets a price with `QuerySet.update()` and
+`POST /staff/prices/` several with `bulk_update()` (paths that send no model
+signal). Each answers with the version the database assigned, read in the
+writing transaction. Authenticated by `Authorization: Bearer
 <STAFF_API_TOKEN>`; with no token configured the API is off (404).
 """
 
@@ -69,3 +72,42 @@ def change_product(request: HttpRequest, slug: str) -> JsonResponse:
 def change_user(request: HttpRequest, username: str) -> JsonResponse:
     user = get_object_or_404(get_user_model(), username=username)
     return _change(request, UserChangeForm, user, model_to_dict(user, fields=["display_name", "bio"]))
+
+
+class PriceForm(forms.Form):
+    price = forms.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+
+
+@csrf_exempt
+@require_POST
+def update_price(request: HttpRequest, slug: str) -> JsonResponse:
+    """`QuerySet.update()`: no instance, no signal."""
+    if not _authorized(request):
+        return JsonResponse({"error": "bad token"}, status=403)
+    form = PriceForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors}, status=400)
+    with transaction.atomic():
+        if not Product.objects.filter(slug=slug).update(price=form.cleaned_data["price"]):
+            raise Http404("No such product.")
+        pk, version = Product.objects.filter(slug=slug).values_list("pk", "version").get()
+    return JsonResponse({"pk": pk, "version": version})
+
+
+@csrf_exempt
+@require_POST
+def bulk_update_prices(request: HttpRequest) -> JsonResponse:
+    """`bulk_update()` of the products named in `slugs` (comma-separated)."""
+    if not _authorized(request):
+        return JsonResponse({"error": "bad token"}, status=403)
+    form = PriceForm(request.POST)
+    slugs = [slug for slug in request.POST.get("slugs", "").split(",") if slug]
+    if not form.is_valid() or not slugs:
+        return JsonResponse({"errors": form.errors or {"slugs": ["Name at least one product."]}}, status=400)
+    with transaction.atomic():
+        products = list(Product.objects.select_for_update().filter(slug__in=slugs).order_by("pk"))
+        for product in products:
+            product.price = form.cleaned_data["price"]
+        Product.objects.bulk_update(products, ["price"])
+        rows = list(Product.objects.filter(pk__in=[p.pk for p in products]).values("pk", "slug", "version"))
+    return JsonResponse({"rows": rows})

@@ -9,5 +9,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("staff/products/<slug:slug>/", staff_api.change_product, name="staff-change-product"),
+    path("staff/products/<slug:slug>/price/", staff_api.update_price, name="staff-update-price"),
+    path("staff/prices/", staff_api.bulk_update_prices, name="staff-bulk-update-prices"),
     path("staff/users/<str:username>/", staff_api.change_user, name="staff-change-user"),
 ]
