@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connections
+from django.utils import timezone
 
 from .models import OUTBOX_TABLE, OutboxEntry
 
@@ -69,3 +70,10 @@ def backlog(using: str) -> tuple[int, datetime | None]:
     entries = OutboxEntry.objects.using(using)
     oldest = entries.order_by("id").values_list("created_at", flat=True).first()
     return entries.count(), oldest
+
+
+def discard_older_than(using: str, seconds: float) -> int:
+    """Drop entries whose pages have all expired by now (see relay.prune_expired)."""
+    cutoff = timezone.now() - timedelta(seconds=seconds)
+    deleted, _by_model = OutboxEntry.objects.using(using).filter(created_at__lt=cutoff).delete()
+    return deleted

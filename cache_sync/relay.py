@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from django.db import DatabaseError, connections
 
-from . import stats
+from . import outbox, stats
+from .conf import get_config
 from .delivery import deliver_pending
 from .store import StoreUnavailable
 from .triggers import NOTIFY_CHANNEL
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 IDLE_POLL = 1.0  # seconds between outbox reads when no notification came (a safety net)
 SQLITE_WATCH = 0.005  # seconds between data_version reads on SQLite
 RETRY_MAX = 2.0  # longest back-off while Redis is away
+CLOCK_MARGIN = 60.0  # seconds of disagreement allowed between the database's and Redis's clocks
 
 
 def deliver_all(using: str) -> int:
@@ -35,6 +37,21 @@ def deliver_all(using: str) -> int:
     while n := deliver_pending(using):
         delivered += n
     return delivered
+
+
+def prune_expired(using: str) -> int:
+    """While Redis is away, drop entries that no cached page can predate any more, so the outbox stays bounded.
+
+    A page is stored at most LEASE_TIMEOUT after its database read began (the store
+    script refuses an expired lease) and lives at most TIMEOUT: an entry older than
+    both (plus a margin for the clocks of the database and Redis) can only
+    invalidate pages that have expired already.
+    """
+    config = get_config()
+    discarded = outbox.discard_older_than(using, config.timeout + config.lease_timeout + CLOCK_MARGIN)
+    if discarded:
+        logger.warning("Discarded %d outbox entries older than every page they could invalidate", discarded)
+    return discarded
 
 
 def run(using: str, *, should_stop: Callable[[], bool] = lambda: False) -> None:
@@ -48,6 +65,8 @@ def run(using: str, *, should_stop: Callable[[], bool] = lambda: False) -> None:
         except (StoreUnavailable, DatabaseError) as error:
             stats.count("redis_error" if isinstance(error, StoreUnavailable) else "relay_error")
             logger.warning("Relay could not deliver, retrying in %.2fs: %s", backoff, error)
+            if isinstance(error, StoreUnavailable):
+                prune_expired(using)
             time.sleep(backoff)
             backoff = min(backoff * 2, RETRY_MAX)
             connections[using].close_if_unusable_or_obsolete()

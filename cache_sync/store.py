@@ -78,6 +78,9 @@ if ARGV[5] == '1' then
   local mine = ARGV[2] .. ':'
   if not lease or string.sub(lease, 1, #mine) ~= mine then return 0 end
   redis.call('HDEL', KEYS[1], 'l:' .. v)
+  -- A lease past its deadline may have been taken over; and a bound on how long after
+  -- its database read a page can be stored bounds how long an outbox entry matters.
+  if tonumber(string.sub(lease, #mine + 1)) <= now then return 0 end
 end
 local ttl_ms = tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'b:' .. v, ARGV[3], 'x:' .. v, now + ttl_ms, 'r', run)

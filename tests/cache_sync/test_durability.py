@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test import Client
+from django.utils import timezone
 
 from cache_sync import relay
 from cache_sync.models import OutboxEntry
@@ -192,3 +194,16 @@ def test_a_page_built_inside_a_writing_transaction_is_not_stored(teapot):
         raise RuntimeError("rolled back")
     response = client.get("/products/jade-teapot/")
     assert (response["X-Cache"], price_shown(client)) == ("miss", "10.00")  # ...nobody else ever does
+
+
+def test_while_redis_is_away_the_relay_drops_only_entries_older_than_every_page(teapot, cache_on, settings):
+    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    Product.objects.filter(pk=teapot.pk).update(price=83)
+    recent = OutboxEntry.objects.count()
+    old = OutboxEntry.objects.create(model="catalog.Product", data='{"pk": 1}')
+    horizon = settings.CACHE_SYNC["TIMEOUT"] + 5.0 + relay.CLOCK_MARGIN  # TTL + default lease + margin
+    OutboxEntry.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(seconds=horizon + 1))
+    rounds = iter([False, True])
+    relay.run("default", should_stop=lambda: next(rounds))  # one round: delivery fails, pruning runs
+    assert OutboxEntry.objects.count() == recent
+    assert not OutboxEntry.objects.filter(pk=old.pk).exists()
