@@ -52,17 +52,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from django.test.utils import get_runner, setup_test_environment
 
-    from benchmarks import scenarios
+    from benchmarks import scenarios, writes
 
     setup_test_environment()
     runner = get_runner(django.conf.settings)(verbosity=0, interactive=False)
     old_config = runner.setup_databases()
     try:
-        results, round_trips = scenarios.run_all(compare, rounds=args.rounds, repeat=args.repeat)
+        pages = scenarios.run_all(compare, rounds=args.rounds, repeat=args.repeat)
+        write_results = writes.run_writes(compare, rounds=args.rounds, repeat=args.repeat)
     finally:
         scenarios.clean_up()
         runner.teardown_databases(old_config)
-    report = scenarios.format_report(results, round_trips, args)
+    report = scenarios.format_report(pages, write_results, args)
     print(report)
     os.makedirs("benchmarks/results", exist_ok=True)
     with open("benchmarks/results/latest.md", "w") as out:

@@ -1,18 +1,15 @@
-"""What `make bench` measures: pages (hit, miss, floor) and saves (with and without cache_sync)."""
+"""The read side of `make bench`: a cached page against building it and against the floor (one GET)."""
 
 from __future__ import annotations
 
-import contextlib
 import platform
-from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from cache_sync.receivers import connect_receivers, disconnect_receivers
 from catalog import views
 from catalog.models import Category, Product
 
@@ -28,18 +25,9 @@ def one_redis_get_view(request):
     return HttpResponse(cache.get("bench:floor") or b"")
 
 
-@contextlib.contextmanager
-def receivers_disconnected():
-    disconnect_receivers()
-    try:
-        yield
-    finally:
-        connect_receivers()
-
-
 def run_all(compare, *, rounds: int, repeat: int):
     category = Category.objects.create(name="Bench", slug="bench")
-    product = Product.objects.create(name="Bench Teapot", slug="bench-teapot", price=1, category=category)
+    Product.objects.create(name="Bench Teapot", slug="bench-teapot", price=1, category=category)
     for n in range(19):
         Product.objects.create(name=f"Bench Cup {n}", slug=f"bench-cup-{n}", price=1, category=category)
     cache.set("bench:floor", b"x" * 3000)
@@ -54,55 +42,10 @@ def run_all(compare, *, rounds: int, repeat: int):
     def floor():
         one_redis_get_view(_request())
 
-    def save():
-        product.price = Decimal("2.00")
-        product.save()
-
-    def ten_saves_in_a_transaction():
-        with transaction.atomic():
-            for _ in range(10):
-                save()
-
-    results = [
+    return [
         compare("cached page vs uncached page (latency)", cached_page, uncached_page, rounds=rounds, repeat=repeat),
         compare("cached page vs one-GET view (the floor)", cached_page, floor, rounds=rounds, repeat=repeat),
-        compare(
-            "save with cache_sync vs without",
-            save,
-            save,
-            rounds=rounds,
-            repeat=repeat // 2,
-            baseline_context=receivers_disconnected,
-        ),
-        compare(
-            "10 saves in one atomic() with cache_sync vs without",
-            ten_saves_in_a_transaction,
-            ten_saves_in_a_transaction,
-            rounds=rounds,
-            repeat=max(repeat // 20, 1),
-            baseline_context=receivers_disconnected,
-        ),
     ]
-    return results, _round_trips_per_save(save)
-
-
-def _round_trips_per_save(save, saves: int = 50) -> float:
-    from redis.connection import AbstractConnection
-
-    original = AbstractConnection.send_packed_command
-    sent = []
-
-    def counting(self, command, check_health=True):
-        sent.append(1)
-        return original(self, command, check_health)
-
-    AbstractConnection.send_packed_command = counting
-    try:
-        for _ in range(saves):
-            save()
-    finally:
-        AbstractConnection.send_packed_command = original
-    return len(sent) / saves
 
 
 def clean_up() -> None:
@@ -113,17 +56,34 @@ def clean_up() -> None:
         client.delete(*keys)
 
 
-def format_report(results, round_trips: float, args) -> str:
+def format_report(pages, writes, args) -> str:
     lines = [
         "# cache_sync benchmarks",
         "",
         f"Database: {connection.vendor}; Python {platform.python_version()}; "
-        f"{args.rounds} alternating rounds of {args.repeat} calls; medians.",
+        f"{args.rounds} alternating rounds; medians of per-round times and ratios.",
         "",
         "| comparison | subject (µs) | baseline (µs) | ratio |",
         "| --- | ---: | ---: | ---: |",
     ]
-    for r in results:
+    for r in [*pages, *writes["results"]]:
         lines.append(f"| {r['name']} | {r['subject_us']:.0f} | {r['baseline_us']:.0f} | {r['ratio']:.2f}x |")
-    lines += ["", f"Redis round trips per save (autocommit, product with 3 keys): {round_trips:.2f}", ""]
-    return "\n".join(lines)
+    lines += ["", "Redis round trips per write transaction, in the writer's request:", ""]
+    lines += [f"- {name}: {n}" for name, n in writes["round_trips"].items()]
+    relay = writes["relay"]
+    lines += [
+        "",
+        f"Relay delivery after a writer that delivered nothing (killed after COMMIT), {relay['samples']} writes: "
+        f"p50 {relay['p50_ms']:.1f} ms, p99 {relay['p99_ms']:.1f} ms, max {relay['max_ms']:.1f} ms "
+        "(from the commit to the page family gone from Redis).",
+        "",
+        "Category rename (one save() in its own request, delivery included):",
+        "",
+        "| products in the category | rename with cache_sync (ms) | without (ms) | per related key (µs) |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for row in writes["fan_out"]:
+        lines.append(
+            f"| {row['products']:,} | {row['rename_ms']:.0f} | {row['without_ms']:.1f} | {row['per_key_us']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"

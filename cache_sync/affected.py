@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.apps import apps
 from django.db import models
@@ -46,10 +47,11 @@ def affected_keys(changes: Iterable[Change], using: str, config: Config | None =
     affected = AffectedKeys()
     rows_by_model: dict[str, list[dict]] = defaultdict(list)
     for change in changes:
-        if change.model == KEYS_LABEL:
-            affected.add(change.values.get("keys", ()))
-        else:
-            rows_by_model[change.model].append(change.values)
+        for row in change.rows:
+            if change.model == KEYS_LABEL:
+                affected.add(row.get("keys", ()))
+            else:
+                rows_by_model[change.model].append(row)
     for label, rows in rows_by_model.items():
         rule = config.rules_by_model.get(label)
         if rule is None:
@@ -84,27 +86,35 @@ def _complete(model: type[models.Model], rule: Rule, rows: list[dict], using: st
 
 
 def _to_python(model: type[models.Model], row: dict) -> dict:
-    converted = {}
-    for name, value in row.items():
-        target = model._meta.pk if name == "pk" else _field_by_attname(model, name)
-        converted[name] = target.to_python(value) if target is not None and value is not None else value
-    return converted
+    """JSON values as the fields' Python values (SQLite's 0/1 as booleans...), so keys render alike everywhere."""
+    fields = _fields_by_attname(model)
+    return {
+        name: fields[name].to_python(value) if value is not None and name in fields else value
+        for name, value in row.items()
+    }
 
 
-def _field_by_attname(model: type[models.Model], attname: str) -> models.Field | None:
-    return next((f for f in model._meta.concrete_fields if f.attname == attname), None)
+@cache
+def _fields_by_attname(model: type[models.Model]) -> dict[str, models.Field]:
+    return {"pk": model._meta.pk, **{f.attname: f for f in model._meta.concrete_fields}}
 
 
 def _render_rows(model: type[models.Model], templates: tuple[KeyTemplate, ...], rows: list[dict], using: str):
     followed = _follow_relations(model, templates, rows, using)
+    # Per path: the row's field that starts it, and for a path through a relation its values now.
+    plan = {
+        path: (_model_field(model, path[0]).attname, followed.get(path))
+        for template in templates
+        for path in template.paths
+    }
     for row in rows:
         for template in templates:
             values = {}
             for path in template.paths:
-                field_ = _model_field(model, path[0])
-                value = row.get(field_.attname)
-                if len(path) > 1 and value is not None:
-                    value = followed[path].get(value)
+                attname, through = plan[path]
+                value = row.get(attname)
+                if through is not None and value is not None:
+                    value = through.get(value)
                 if value is None:
                     break
                 values[path] = value

@@ -27,7 +27,7 @@ def keys_for(obj: models.Model, *, using: str | None = None) -> list[str]:
     rule = get_config().rules_by_model.get(obj._meta.label)
     if rule is None:
         return []
-    change = outbox.Change(0, rule.model, row_values(rule, obj))
+    change = outbox.Change(0, rule.model, [row_values(rule, obj)])
     return list(affected_keys([change], using or obj._state.db or DEFAULT_DB_ALIAS).all_keys())
 
 

@@ -58,7 +58,7 @@ def deliver_own_changes(using: str) -> None:
     try:
         while changes := outbox.pending_of_this_writer(using, CLAIM_LIMIT):
             affected = deliver(changes, using)
-            outbox.remove(using, changes)
+            outbox.remove_of_this_writer(using, changes)
             announce(affected, using)
             if len(changes) < CLAIM_LIMIT:
                 break

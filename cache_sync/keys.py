@@ -22,6 +22,8 @@ class TemplateSyntaxError(ValueError):
 class KeyTemplate:
     text: str
     paths: tuple[tuple[str, ...], ...]
+    # (literal text, path of the placeholder after it or None), parsed once: rendering runs per changed row.
+    parts: tuple[tuple[str, tuple[str, ...] | None], ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> KeyTemplate:
@@ -33,14 +35,16 @@ class KeyTemplate:
             parts = list(_FORMATTER.parse(text))
         except ValueError as error:
             raise TemplateSyntaxError(f"{text!r}: {error}") from None
-        paths = []
-        for _literal, field, spec, conversion in parts:
+        paths, pieces = [], []
+        for literal, field, spec, conversion in parts:
             if field is None:
+                pieces.append((literal, None))
                 continue
             if not field or spec or conversion or "[" in field:
                 raise TemplateSyntaxError(f"{text!r}: placeholders are plain field paths like {{slug}}")
             paths.append(tuple(field.split(".")))
-        return cls(text, tuple(paths))
+            pieces.append((literal, paths[-1]))
+        return cls(text, tuple(paths), tuple(pieces))
 
     def render(self, obj: object) -> str | None:
         """The key for `obj`, or None when a path ends in None (no such page)."""
@@ -51,12 +55,12 @@ class KeyTemplate:
                 value = getattr(value, attribute, None)
                 if value is None:
                     return None
-            values[".".join(path)] = value
-        return _render(self.text, values)
+            values[path] = value
+        return self.render_values(values)
 
     def render_values(self, values: dict[tuple[str, ...], object]) -> str:
         """The key from the value at the end of each path (every path must have one)."""
-        return _render(self.text, {".".join(path): value for path, value in values.items()})
+        return "".join(literal if path is None else literal + str(values[path]) for literal, path in self.parts)
 
     def match(self, key: str) -> dict[str, str] | None:
         """The placeholder values that render `key`, for templates of plain fields."""
@@ -67,12 +71,3 @@ class KeyTemplate:
                 pattern += f"(?P<{field.replace('.', '__')}>[^:{{}}]+)"
         found = re.fullmatch(pattern, key)
         return found.groupdict() if found else None
-
-
-def _render(text: str, values: dict[str, object]) -> str:
-    out = []
-    for literal, field, _spec, _conversion in _FORMATTER.parse(text):
-        out.append(literal)
-        if field is not None:
-            out.append(str(values[field]))
-    return "".join(out)

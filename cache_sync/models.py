@@ -7,7 +7,7 @@ OUTBOX_TABLE = "cache_sync_outbox"
 
 
 class OutboxEntry(models.Model):
-    """One committed (or still uncommitted) change whose pages must be invalidated.
+    """Committed (or still uncommitted) changes whose pages must be invalidated.
 
     Rows are inserted by the triggers that `cache_sync` installs on the tables of
     configured models (see triggers.py), in the transaction of the write itself,
@@ -17,7 +17,8 @@ class OutboxEntry(models.Model):
     id = models.BigAutoField(primary_key=True)
     # "app_label.ModelName" of the changed row, or KEYS_LABEL for explicit keys.
     model = models.CharField(max_length=200)
-    # JSON: the columns that key templates read, as the database saw them ("pk" always).
+    # JSON: the columns that key templates read, as the database saw them ("pk" always),
+    # of one row (SQLite's row triggers) or a list of the rows of one statement (PostgreSQL).
     data = models.TextField()
     # The PostgreSQL backend pid of the writer (0 on SQLite): a writer delivers its own entries.
     writer = models.IntegerField(db_default=0)

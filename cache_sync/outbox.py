@@ -21,13 +21,19 @@ KEYS_LABEL = "cache_sync.keys"  # an entry of explicit rule keys: {"keys": [...]
 
 @dataclass(frozen=True)
 class Change:
+    """One outbox entry: the rows one statement changed (PostgreSQL) or one row (SQLite)."""
+
     id: int
     model: str
-    values: dict  # column values by attname, "pk" always; or {"keys": [...]}
+    rows: list[dict]  # column values by attname, "pk" always; or [{"keys": [...]}]
 
 
 def _changes(rows) -> list[Change]:
-    return [Change(id, model, json.loads(data)) for id, model, data in rows]
+    changes = []
+    for id, model, data in rows:
+        parsed = json.loads(data)
+        changes.append(Change(id, model, parsed if isinstance(parsed, list) else [parsed]))
+    return changes
 
 
 def _is_postgres(using: str) -> bool:
@@ -51,8 +57,26 @@ def claim_pending(using: str, limit: int) -> list[Change]:
 
 
 def remove(using: str, changes: list[Change]) -> None:
+    """Delete delivered entries claimed by `claim_pending()` (one statement)."""
     if changes:
-        OutboxEntry.objects.using(using).filter(id__in=[change.id for change in changes]).delete()
+        ids = [change.id for change in changes]
+        with connections[using].cursor() as cursor:
+            if _is_postgres(using):
+                cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE id = ANY(%s)", [ids])
+            else:
+                cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE id IN ({', '.join(['%s'] * len(ids))})", ids)
+
+
+def remove_of_this_writer(using: str, changes: list[Change]) -> None:
+    """Delete entries read by `pending_of_this_writer()`: all of this writer's up to the last one read.
+
+    Ids grow with each insert, and a writer's later transactions can only add
+    larger ones, so a range is exact (and far cheaper than a list of ids).
+    """
+    if changes:
+        mine = "writer = pg_backend_pid() AND" if _is_postgres(using) else ""
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE {mine} id <= %s", [changes[-1].id])
 
 
 def record_keys(keys: list[str], using: str) -> None:

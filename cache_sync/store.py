@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import redis
 from django.core.cache import caches
 from django_redis import get_redis_connection
+from redis.cluster import RedisCluster
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ return 0
 """
 
 
+UNLINK_BATCH = 1000  # keys per UNLINK command on a single server
+
+
 class StoreUnavailable(Exception):
     """Redis did not answer; the page is served from the database instead."""
 
@@ -112,13 +116,14 @@ class ReadResult:
 class PageStore:
     def __init__(self, cache_alias: str) -> None:
         self.cache_alias = cache_alias
+        self._make_key = caches[cache_alias].make_key  # looked up once: family() runs per invalidated key
         self.client = get_redis_connection(cache_alias)
         self._read = self.client.register_script(READ_SCRIPT)
         self._store = self.client.register_script(STORE_SCRIPT)
         self._release = self.client.register_script(RELEASE_SCRIPT)
 
     def family(self, key: str) -> str:
-        return caches[self.cache_alias].make_key(f"{{{key}}}")
+        return self._make_key(f"{{{key}}}")
 
     def read(self, key: str, variant: str, *, guarded: bool, lease_ms: int) -> ReadResult:
         token = secrets.token_hex(8) if guarded else ""
@@ -165,19 +170,26 @@ class PageStore:
 
     @property
     def stats_key(self) -> str:
-        return caches[self.cache_alias].make_key("cache_sync:stats")
+        return self._make_key("cache_sync:stats")
 
     def invalidate(self, keys: Iterable[str]) -> int:
-        """Delete each key's family, in one round trip; returns how many keys were sent."""
-        keys = list(keys)
-        if not keys:
+        """Delete each key's family, in one round trip; returns how many keys were sent.
+
+        UNLINK frees the memory off Redis's main thread. Families of different
+        keys may live on different Cluster nodes, so a cluster client gets one
+        command per key (its pipeline splits them by node); a single server
+        gets one command per thousand keys.
+        """
+        families = [self.family(key) for key in keys]
+        if not families:
             return 0
+        per_command = 1 if isinstance(self.client, RedisCluster) else UNLINK_BATCH
         with _unavailable_on_error():
             pipe = self.client.pipeline(transaction=False)
-            for key in keys:
-                pipe.delete(self.family(key))
+            for start in range(0, len(families), per_command):
+                pipe.unlink(*families[start : start + per_command])
             pipe.execute()
-        return len(keys)
+        return len(families)
 
 
 class _unavailable_on_error:

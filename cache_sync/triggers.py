@@ -176,13 +176,16 @@ def _sqlite_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
 
 def _pg_json(table: WatchedTable, row: str) -> str:
     pairs = ", ".join(f"{_literal(name)}, {row}.{_q(column)}" for name, column in table.key_columns)
-    return f"json_build_object({pairs})::text"
+    return f"jsonb_build_object({pairs})"
 
 
 def _pg_insert(label: str, select: str) -> str:
+    # One entry per statement: the rows as one JSON list, so a statement that changes
+    # thousands of rows costs one outbox row to write, read and delete.
     return (
         f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) "
-        f"SELECT {_literal(label)}, data, pg_backend_pid() FROM ({select}) AS changes;"
+        f"SELECT {_literal(label)}, rows::text, pg_backend_pid() "
+        f"FROM (SELECT jsonb_agg(data) AS rows FROM ({select}) AS changes) AS statement WHERE rows IS NOT NULL;"
     )
 
 
@@ -205,7 +208,7 @@ def _postgresql_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
 
         def links(*tables: str) -> list[str]:
             return [
-                _pg_insert(label, f"SELECT json_build_object('pk', r.{_q(c)})::text AS data FROM {rows} r")
+                _pg_insert(label, f"SELECT jsonb_build_object('pk', r.{_q(c)}) AS data FROM {rows} r")
                 for label, c in watched.sides
                 for rows in tables
             ]

@@ -80,14 +80,11 @@ def site_env():
     """The environment of a process that works on this test's database and Redis (e.g. manage.py)."""
     from django.db import connection
 
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        url = f"sqlite:///{db['NAME']}"
-    else:
-        url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    from website.stack import database_url
+
     return {
         **os.environ,
-        "DATABASE_URL": url,
+        "DATABASE_URL": database_url(connection.settings_dict),
         "REDIS_URL": settings.CACHES["default"]["LOCATION"],
         "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "DJANGO_SETTINGS_MODULE": "website.settings",

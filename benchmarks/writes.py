@@ -1,0 +1,173 @@
+"""The write side of `make bench`: what cache_sync adds to writes, the relay's latency, fan-out cost.
+
+"Without cache_sync" is the same site with no rules: no triggers in the database
+and no statement hook (switched per round, outside the timed calls).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db.models import F
+from django.test.utils import override_settings
+
+from cache_sync import delivery
+from cache_sync.store import get_store
+from cache_sync.triggers import install_triggers
+from catalog.models import Category, Product
+from website.stack import database_url
+
+FAN_OUT_SIZES = (1_000, 10_000, 50_000)
+
+
+@contextlib.contextmanager
+def without_cache_sync():
+    with override_settings(CACHE_SYNC={**settings.CACHE_SYNC, "RULES": {}}):
+        install_triggers(DEFAULT_DB_ALIAS)  # no rules: every trigger is dropped
+        yield
+    install_triggers(DEFAULT_DB_ALIAS)
+
+
+def count_round_trips(write: Callable[[], object]) -> int:
+    from redis.connection import AbstractConnection
+
+    original = AbstractConnection.send_packed_command
+    sent = []
+
+    def counting(self, command, check_health=True):
+        sent.append(1)
+        return original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counting
+    try:
+        write()
+    finally:
+        AbstractConnection.send_packed_command = original
+    return len(sent)
+
+
+def make_category(slug: str, products: int) -> Category:
+    category = Category.objects.create(name=slug.title(), slug=slug)
+    for start in range(0, products, 5000):
+        Product.objects.bulk_create(
+            Product(name=f"{slug} {n}", slug=f"{slug}-{n}", price=1, category=category)
+            for n in range(start, min(start + 5000, products))
+        )
+    return category
+
+
+def run_writes(compare, *, rounds: int, repeat: int) -> dict:
+    from cache_sync import stats
+
+    stats.FLUSH_EVERY = float("inf")  # the counters' own flush is not a write's round trip
+    with without_cache_sync():
+        hundred = make_category("bench-1000", 1000)
+    product = Product.objects.filter(category=hundred).first()
+
+    def save():
+        product.price = Decimal("2.00")
+        product.save()
+
+    def ten_saves_in_a_transaction():
+        with transaction.atomic():
+            for _ in range(10):
+                save()
+
+    def update_thousand_rows():
+        Product.objects.filter(category=hundred).update(price=F("price") + 1)
+
+    pairs = [
+        ("lone save() with cache_sync vs without", save, repeat),
+        ("10 saves in one atomic() with cache_sync vs without", ten_saves_in_a_transaction, max(repeat // 10, 1)),
+        ("QuerySet.update() of 1,000 rows with vs without", update_thousand_rows, max(repeat // 50, 1)),
+    ]
+    results = [
+        compare(name, write, write, rounds=rounds, repeat=n, baseline_context=without_cache_sync)
+        for name, write, n in pairs
+    ]
+    round_trips = {
+        "lone save()": count_round_trips(save),
+        "10 saves in one atomic()": count_round_trips(ten_saves_in_a_transaction),
+        "update() of 1,000 rows": count_round_trips(update_thousand_rows),
+    }
+    return {
+        "results": results,
+        "round_trips": round_trips,
+        "relay": relay_latency(product),
+        "fan_out": fan_out(rounds=3),
+    }
+
+
+def relay_latency(product: Product, samples: int = 60) -> dict:
+    """Commit a write whose writer delivers nothing (as if killed right after COMMIT); time the relay."""
+    env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict)}
+    relay = subprocess.Popen(
+        [sys.executable, "manage.py", "cache_sync", "relay"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    store = get_store("default")
+    family = store.family(f"product:{product.slug}")
+    latencies = []
+    original = delivery.deliver_own_changes
+    delivery.deliver_own_changes = lambda using: None  # the writer "dies" after its commit
+    try:
+        relay.stdout.readline()  # "Relaying ..."
+        for n in range(samples):
+            store.client.hset(family, "b:bench", b"page")
+            Product.objects.filter(pk=product.pk).update(price=n)  # autocommit: committed on return
+            committed = time.perf_counter()
+            while store.client.exists(family):
+                time.sleep(0.0002)
+            latencies.append((time.perf_counter() - committed) * 1000)
+            time.sleep(0.01)
+    finally:
+        delivery.deliver_own_changes = original
+        relay.send_signal(signal.SIGTERM)
+        relay.wait(10)
+    latencies.sort()
+    return {
+        "samples": samples,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))],
+        "max_ms": latencies[-1],
+    }
+
+
+def fan_out(rounds: int) -> list[dict]:
+    """Rename a category of N products: the request's save() and its delivery of N product keys."""
+    rows = []
+    for size in FAN_OUT_SIZES:
+        with without_cache_sync():
+            category = make_category(f"bench-fan-{size}", size)
+        timings = []
+        for n in range(rounds):
+            category.name = f"Renamed {n}"
+            start = time.perf_counter()
+            category.save()
+            timings.append(time.perf_counter() - start)
+        baseline = []
+        with without_cache_sync():
+            for n in range(rounds):
+                category.name = f"Plain {n}"
+                start = time.perf_counter()
+                category.save()
+                baseline.append(time.perf_counter() - start)
+        rename = statistics.median(timings)
+        rows.append(
+            {
+                "products": size,
+                "rename_ms": rename * 1000,
+                "without_ms": statistics.median(baseline) * 1000,
+                "per_key_us": rename / size * 1e6,
+            }
+        )
+    return rows
