@@ -207,3 +207,24 @@ def test_while_redis_is_away_the_relay_drops_only_entries_older_than_every_page(
     relay.run("default", should_stop=lambda: next(rounds))  # one round: delivery fails, pruning runs
     assert OutboxEntry.objects.count() == recent
     assert not OutboxEntry.objects.filter(pk=old.pk).exists()
+
+
+def test_a_page_read_in_a_transaction_whose_snapshot_may_predate_the_lease_is_not_stored(teapot, monkeypatch):
+    """PostgreSQL REPEATABLE READ (and SQLite) take one snapshot per transaction, maybe before the lease."""
+    client = Client()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            from django.db.backends.postgresql.psycopg_any import IsolationLevel
+
+            monkeypatch.setattr(connection, "isolation_level", IsolationLevel.REPEATABLE_READ)
+        client.get("/products/jade-teapot/")
+    monkeypatch.undo()
+    assert client.get("/products/jade-teapot/")["X-Cache"] == "miss"
+
+
+@pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('sqlite') or not os.environ.get('DATABASE_URL')")
+def test_a_page_read_in_a_read_committed_transaction_that_wrote_nothing_is_stored(teapot):
+    client = Client()
+    with transaction.atomic():
+        client.get("/products/jade-teapot/")
+    assert client.get("/products/jade-teapot/")["X-Cache"] == "hit"
