@@ -1,7 +1,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-STACK := $(PY) -m website.stack
+STACK := $(PY) -m tools.stack
 
 .PHONY: run test lint loadtest bench venv
 

@@ -23,9 +23,9 @@ from django.test.utils import override_settings
 
 from cache_sync import delivery
 from cache_sync.store import get_store
+from cache_sync.tests.fixtures import database_url
 from cache_sync.triggers import install_triggers
 from catalog.models import Category, Product
-from website.stack import database_url
 
 FAN_OUT_SIZES = (1_000, 10_000, 50_000)
 

@@ -1,1 +1,45 @@
-"""Keep Redis-cached pages true when the data behind them changes."""
+"""Keep Redis-cached Django pages true when the data behind them changes.
+
+The public API; everything else in the package is internal. Names are imported
+on first use, so that `import cache_sync` works before Django's apps are ready.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__all__ = [
+    "cached_page",
+    "invalidate_keys",
+    "invalidate_objects",
+    "key_rebuilt",
+    "keys_for",
+    "keys_invalidated",
+    "suspended",
+]
+
+_HOMES = {
+    "cached_page": "cache_sync.pages",
+    "invalidate_keys": "cache_sync.api",
+    "invalidate_objects": "cache_sync.api",
+    "keys_for": "cache_sync.api",
+    "suspended": "cache_sync.api",
+    "keys_invalidated": "cache_sync.signals",
+    "key_rebuilt": "cache_sync.signals",
+}
+
+if TYPE_CHECKING:
+    from .api import invalidate_keys, invalidate_objects, keys_for, suspended
+    from .pages import cached_page
+    from .signals import key_rebuilt, keys_invalidated
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'cache_sync' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -12,14 +12,15 @@ Inside a transaction they are recorded in it and delivered when it commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import DEFAULT_DB_ALIAS, models, transaction
 
 from . import outbox
 from .affected import affected_keys, row_values
 from .conf import get_config
-from .delivery import deliver_after_commit
+from .delivery import deliver_after_commit, suspend_delivery
 
 
 def keys_for(obj: models.Model, *, using: str | None = None) -> list[str]:
@@ -36,6 +37,23 @@ def invalidate_objects(objects: Iterable[models.Model], *, using: str = DEFAULT_
     keys = list(dict.fromkeys(key for obj in objects for key in keys_for(obj, using=using)))
     invalidate_keys(keys, using=using)
     return keys
+
+
+@contextlib.contextmanager
+def suspended(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Run the block in one transaction whose changes invalidate nothing (imports, seeding).
+
+    The triggers still record the block's writes; their entries are dropped before
+    the transaction commits, so neither the writer nor the relay ever sends them.
+    Invalidate what the block changed yourself if pages of it may be cached
+    (`invalidate_keys(["home"])` after the block), as cacheops' `no_invalidation`
+    and cachalot's `cachalot_disabled` leave it to you.
+    """
+    with transaction.atomic(using=using):
+        start = outbox.last_id(using)
+        with suspend_delivery(using):
+            yield
+        outbox.discard_of_this_writer_after(using, start)
 
 
 def invalidate_keys(keys: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, models
+from django.http.request import validate_host
 
+from .built_requests import built_request_host
 from .conf import get_config, parse
 from .keys import KeyTemplate
 from .triggers import SUPPORTED_VENDORS, compare_triggers
@@ -18,6 +22,7 @@ def check_cache_sync(app_configs=None, **kwargs) -> list[Error]:
     config = parse(raw)
     errors = [Error(p.message, hint=p.hint or None, id=p.id) for p in config.problems]
     errors.extend(_check_cache(config.cache_alias))
+    errors.extend(_check_base_url(config))
     raw_rules = raw.get("RULES", {}) if isinstance(raw, dict) else {}
     for label in raw_rules if isinstance(raw_rules, dict) else ():
         if isinstance(label, str) and label.count(".") == 1:  # else reported by parse()
@@ -74,6 +79,30 @@ def _check_cache(alias: str) -> list[Error]:
                 f"CACHE_SYNC['CACHE'] is {alias!r}, whose backend {backend} is not django-redis.",
                 hint="cache_sync needs a Redis cache: BACKEND 'django_redis.cache.RedisCache'.",
                 id="cache_sync.E003",
+            )
+        ]
+    return []
+
+
+def _check_base_url(config) -> list[Error]:
+    """The requests cache_sync builds itself (rebuilds, warm, verify) must pass ALLOWED_HOSTS."""
+    if not config.base_url:
+        if any(rule.rebuilds for rule in config.rules) and built_request_host() is None:
+            return [
+                Error(
+                    "A rule of CACHE_SYNC['RULES'] rebuilds pages, but no host is known for the requests it builds.",
+                    hint="Set CACHE_SYNC['BASE_URL'] (e.g. 'https://shop.example.org') or a plain host in ALLOWED_HOSTS.",
+                    id="cache_sync.E006",
+                )
+            ]
+        return []
+    host = urlsplit(config.base_url).netloc
+    if not validate_host(host.rsplit(":", 1)[0] if ":" in host else host, settings.ALLOWED_HOSTS):
+        return [
+            Error(
+                f"CACHE_SYNC['BASE_URL'] is {config.base_url!r}, whose host is not in ALLOWED_HOSTS.",
+                hint="Add the host to ALLOWED_HOSTS, or name one that is there.",
+                id="cache_sync.E006",
             )
         ]
     return []

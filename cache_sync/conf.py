@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache, cached_property
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -15,7 +16,7 @@ from .keys import KeyTemplate, TemplateSyntaxError
 
 ACTIONS = ("invalidate", "rebuild")
 STRATEGIES = ("sync", "naive", "ttl")
-OPTIONS = ("CACHE", "TIMEOUT", "STRATEGY", "LEASE_TIMEOUT", "LEASE_WAIT", "RULES")
+OPTIONS = ("CACHE", "TIMEOUT", "STRATEGY", "LEASE_TIMEOUT", "LEASE_WAIT", "BASE_URL", "RULES")
 RULE_OPTIONS = ("action", "keys", "related", "fields")
 
 
@@ -46,6 +47,7 @@ class Config:
     strategy: str = "sync"
     lease_timeout: float = 5.0  # a builder that died frees its lease after this
     lease_wait: float = 2.0  # how long a reader waits for another's build
+    base_url: str = ""  # scheme and host of the requests cache_sync builds (rebuild, warm, verify)
     rules: tuple[Rule, ...] = ()
     problems: tuple[Problem, ...] = field(default=())
 
@@ -85,7 +87,19 @@ def parse(raw: object) -> Config:
         "strategy": raw.get("STRATEGY", "sync"),
         "lease_timeout": raw.get("LEASE_TIMEOUT", 5.0),
         "lease_wait": raw.get("LEASE_WAIT", 2.0),
+        "base_url": raw.get("BASE_URL", ""),
     }
+    if not isinstance(values["base_url"], str) or (
+        values["base_url"] and urlsplit(values["base_url"]).scheme not in ("http", "https")
+    ):
+        problems.append(
+            Problem(
+                "cache_sync.E006",
+                f"CACHE_SYNC['BASE_URL'] must be an http(s) URL such as 'https://shop.example.org', "
+                f"not {values['base_url']!r}.",
+            )
+        )
+        values["base_url"] = ""
     if not isinstance(values["cache_alias"], str):
         problems.append(Problem("cache_sync.E002", "CACHE_SYNC['CACHE'] must be a cache alias."))
         values["cache_alias"] = "default"

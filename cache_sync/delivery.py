@@ -12,7 +12,10 @@ is harmless.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 from itertools import islice
 
 from django.db import DatabaseError, transaction
@@ -79,12 +82,27 @@ def deliver_pending(using: str, limit: int = CLAIM_LIMIT) -> int:
     return len(changes)
 
 
+_suspended = threading.local()  # aliases whose changes are not delivered (api.suspended)
+
+
+@contextlib.contextmanager
+def suspend_delivery(using: str) -> Iterator[None]:
+    previous = getattr(_suspended, using, False)
+    setattr(_suspended, using, True)
+    try:
+        yield
+    finally:
+        setattr(_suspended, using, previous)
+
+
 def deliver_after_commit(using: str) -> None:
     """Deliver this transaction's changes when it commits (now, in autocommit), once per transaction.
 
     The callback goes first in the on-commit queue: a non-robust callback that
     raises, or a slow one (a mail send), must not delay or drop the invalidation.
     """
+    if getattr(_suspended, using, False):
+        return
     connection = transaction.get_connection(using)
     if not get_config().guarded:
         # The load test's baselines ("naive", "ttl"): at once, before the commit.

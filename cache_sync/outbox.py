@@ -101,3 +101,16 @@ def discard_older_than(using: str, seconds: float) -> int:
     cutoff = timezone.now() - timedelta(seconds=seconds)
     deleted, _by_model = OutboxEntry.objects.using(using).filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def last_id(using: str) -> int:
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {OUTBOX_TABLE}")
+        return cursor.fetchone()[0]
+
+
+def discard_of_this_writer_after(using: str, start: int) -> None:
+    """Drop what this connection recorded after entry `start` (inside its transaction: see api.suspended)."""
+    mine = "writer = pg_backend_pid() AND" if _is_postgres(using) else ""
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE {mine} id > %s", [start])

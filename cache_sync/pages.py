@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.contrib.auth.models import AnonymousUser
 from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse
-from django.test import RequestFactory
-from django.urls import get_resolver
+from django.urls import NoReverseMatch, get_resolver, reverse
 
 from . import stats
+from .built_requests import anonymous_request
 from .conf import get_config
 from .delivery import has_pending_delivery
 from .keys import KeyTemplate
@@ -42,6 +41,14 @@ class CachedPage:
     view: object
     query_params: tuple[str, ...]
     vary_on_user: bool
+    endpoint: object  # the decorated view, as the URLconf knows it
+
+    def anonymous_request(self, kwargs: dict[str, str]) -> HttpRequest:
+        try:
+            path = reverse(self.endpoint, kwargs=kwargs)
+        except NoReverseMatch:
+            path = "/"
+        return anonymous_request(path)
 
     def variant(self, request: HttpRequest) -> str:
         user = getattr(request, "user", None)
@@ -65,9 +72,6 @@ def cached_page(key: str, *, query_params: tuple[str, ...] = (), vary_on_user: b
     template = KeyTemplate.parse(key)
 
     def decorator(view):
-        page = CachedPage(template, view, tuple(query_params), vary_on_user)
-        _pages.append(page)
-
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if request.method not in ("GET", "HEAD"):
@@ -75,6 +79,8 @@ def cached_page(key: str, *, query_params: tuple[str, ...] = (), vary_on_user: b
             page_key = template.text.format(**kwargs) if template.paths else template.text
             return serve_page(request, page_key, page.variant(request), lambda: view(request, *args, **kwargs))
 
+        page = CachedPage(template, view, tuple(query_params), vary_on_user, wrapper)
+        _pages.append(page)
         wrapper.cached_page = page
         return wrapper
 
@@ -198,12 +204,6 @@ def _mark(response: HttpResponse, status: str) -> HttpResponse:
     return response
 
 
-def anonymous_request() -> HttpRequest:
-    request = RequestFactory().get("/")
-    request.user = AnonymousUser()
-    return request
-
-
 def find_page(key: str) -> tuple[CachedPage, dict[str, str]] | None:
     """The cached view that serves `key`, and its URL keyword arguments."""
     get_resolver().url_patterns  # imports the views, whose decorators register the pages  # noqa: B018
@@ -221,7 +221,7 @@ def render_fresh(key: str) -> HttpResponse | None:
         return None
     page, kwargs = found
     try:
-        return _render(page.view(anonymous_request(), **kwargs))
+        return _render(page.view(page.anonymous_request(kwargs), **kwargs))
     except Http404:
         return None
 
@@ -238,7 +238,7 @@ def rebuild_page(key: str) -> None:
     if found is None:
         return
     page, kwargs = found
-    request = anonymous_request()
+    request = page.anonymous_request(kwargs)
     try:
         response = serve_page(request, key, page.variant(request), lambda: page.view(request, **kwargs))
     except Http404:

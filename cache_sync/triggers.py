@@ -98,7 +98,7 @@ def _watched_table(rule: Rule, model: type[models.Model]) -> WatchedTable:
         changing = [f for f in opts.concrete_fields]
     else:
         changing = [opts.get_field(name) for name in rule.fields] + list(key_fields)
-    change_columns = sorted({f.column for f in changing if f.concrete} | {opts.pk.column})
+    change_columns = sorted({f.column for f in changing if f.concrete and not f.many_to_many} | {opts.pk.column})
     return WatchedTable(opts.db_table, rule.model, tuple(key_columns), tuple(change_columns))
 
 

@@ -27,8 +27,8 @@ from loadtests.oracle import Oracle, oracle_url_from_env
 from loadtests.report import summarize, write_reports
 from loadtests.site_pages import SiteMap
 from loadtests.staleness import find_lags
+from tools.stack import ensure_redis, free_port
 from website.data_version import parse_data_version
-from website.stack import ensure_redis, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"

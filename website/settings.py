@@ -18,9 +18,7 @@ def env_bool(name: str, default: bool) -> bool:
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
 ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
-    if host.strip()
+    host.strip() for host in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if host.strip()
 ]
 
 INSTALLED_APPS = [
@@ -97,8 +95,12 @@ CACHES = {
     }
 }
 
+# Scheme and host of the site: activation links, and the pages cache_sync rebuilds itself.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
 CACHE_SYNC = {
     "CACHE": "default",
+    "BASE_URL": SITE_URL,
     "TIMEOUT": int(os.environ.get("CACHE_SYNC_TIMEOUT", "600")),
     # sync (the product), naive or ttl: the baselines that the load test compares.
     "STRATEGY": os.environ.get("CACHE_SYNC_STRATEGY", "sync"),
@@ -112,7 +114,12 @@ CACHE_SYNC = {
             "keys": ["category:{slug}", "home"],
             "related": {"products": ["product:{slug}"]},
         },
-        "accounts.User": {"action": "rebuild", "keys": ["profile:{username}"]},
+        # A login writes last_login: not shown on the profile, so it rebuilds nothing.
+        "accounts.User": {
+            "action": "rebuild",
+            "keys": ["profile:{username}"],
+            "fields": ["username", "display_name", "bio", "is_active"],
+        },
     },
 }
 

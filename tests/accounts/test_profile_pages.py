@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from accounts.models import User
 
@@ -143,3 +144,21 @@ def test_profile_edit_writes_only_its_own_fields(client, alice):
     alice.refresh_from_db()
     # Both writes raise the version: the update() too (a trigger assigns it on every write path).
     assert (alice.email, alice.bio, alice.version) == ("changed@example.test", "New.", version + 2)
+
+
+def test_logging_in_does_not_rebuild_the_public_profile(client, alice):
+    """The rule's `fields` leave out last_login: a login is no change of the page."""
+    from cache_sync import key_rebuilt
+
+    rebuilt = []
+    key_rebuilt.connect(lambda sender, key, **kwargs: rebuilt.append(key), weak=False, dispatch_uid="login-test")
+    try:
+        alice.set_password("a long passphrase 1")
+        alice.save()
+        client.get(f"/users/{alice.username}/")
+        rebuilt.clear()
+        assert client.login(username=alice.username, password="a long passphrase 1")
+        assert rebuilt == []
+        assert Client().get(f"/users/{alice.username}/")["X-Cache"] == "hit"  # the anonymous page is kept
+    finally:
+        key_rebuilt.disconnect(dispatch_uid="login-test")

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from cache_sync import outbox, relay, stats
 from cache_sync.api import invalidate_keys, keys_for
+from cache_sync.built_requests import anonymous_request
 from cache_sync.conf import get_config
-from cache_sync.pages import anonymous_request, decode_page, find_page, rebuild_page, render_fresh
+from cache_sync.pages import decode_page, find_page, rebuild_page, render_fresh
 from cache_sync.store import StoreUnavailable, get_store
 from cache_sync.triggers import install_triggers
 

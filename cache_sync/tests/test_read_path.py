@@ -47,3 +47,31 @@ def test_only_named_query_parameters_make_variants():
     assert get("/?page=2")["X-Cache"] == "miss"
     assert get("/?page=2&ref=mail")["X-Cache"] == "hit"
     assert "page=2" in get("/?ref=x&page=2").content.decode()
+
+
+@cached_page("demo:{name}")
+def cookie_view(request, name):
+    response = HttpResponse("with a cookie")
+    response.set_cookie("seen", "1")
+    return response
+
+
+@cached_page("demo:{name}")
+def redirect_view(request, name):
+    return HttpResponse("moved", status=302, headers={"Location": "/elsewhere/"})
+
+
+def anonymous(path="/"):
+    request = RequestFactory().get(path)
+    request.user = AnonymousUser()
+    return request
+
+
+def test_a_response_that_sets_a_cookie_is_not_stored():
+    assert cookie_view(anonymous(), name="c")["X-Cache"] == "miss"
+    assert cookie_view(anonymous(), name="c")["X-Cache"] == "miss"
+
+
+def test_a_response_that_is_not_200_is_not_stored():
+    assert redirect_view(anonymous(), name="r")["X-Cache"] == "miss"
+    assert redirect_view(anonymous(), name="r")["X-Cache"] == "miss"

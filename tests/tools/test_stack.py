@@ -1,6 +1,6 @@
 import redis
 
-from website import stack
+from tools import stack
 
 
 def test_a_private_redis_is_started_when_none_answers_and_stopped_after(monkeypatch):

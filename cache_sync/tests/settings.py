@@ -1,0 +1,72 @@
+"""Settings of cache_sync's own test suite: a small app of its own, SQLite or DATABASE_URL, a real Redis."""
+
+import os
+import tempfile
+import uuid
+from urllib.parse import urlparse
+
+SECRET_KEY = "cache-sync-tests"
+DEBUG = False
+ALLOWED_HOSTS = ["shelves.example"]
+USE_TZ = True
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "cache_sync",
+    "cache_sync.tests.testapp",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "cache_sync.tests.urls"
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+
+
+def _database(url: str) -> dict:
+    if not url or url.startswith("sqlite"):
+        name = urlparse(url).path[1:] if url else os.path.join(tempfile.gettempdir(), "cache-sync.sqlite3")
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name,
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+            # A file, so that the processes a test starts share the test database.
+            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"cache-sync-test-{os.getpid()}.sqlite3")},
+        }
+    parts = urlparse(url)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parts.path[1:],
+        "USER": parts.username or "",
+        "PASSWORD": parts.password or "",
+        "HOST": parts.hostname or "",
+        "PORT": parts.port or "",
+    }
+
+
+DATABASES = {"default": _database(os.environ.get("DATABASE_URL", ""))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": f"{REDIS_URL.rsplit('/', 1)[0]}/{os.environ.get('CACHE_SYNC_TEST_REDIS_DB', '14')}",
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", f"cache-sync-test-{uuid.uuid4().hex[:8]}"),
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+    }
+}
+
+CACHE_SYNC = {
+    "BASE_URL": "https://shelves.example",
+    "RULES": {
+        "testapp.Book": {"keys": ["book:{slug}", "shelf:{shelf.slug}"], "fields": ["title", "slug", "shelf", "tags"]},
+        "testapp.Shelf": {"keys": ["shelf:{slug}"], "related": {"books": ["book:{slug}"]}},
+        "testapp.Tag": {"action": "rebuild", "keys": ["tag:{code}"]},
+    },
+}

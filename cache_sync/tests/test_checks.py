@@ -1,0 +1,125 @@
+"""A wrong CACHE_SYNC fails `manage.py check` with one error that names the setting."""
+
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.db import connection
+from django.test import override_settings
+
+from cache_sync.checks import check_cache_sync
+from cache_sync.triggers import install_triggers, installed_triggers
+
+GOOD = {
+    "CACHE": "default",
+    "TIMEOUT": 60,
+    "BASE_URL": "https://shelves.example",
+    "RULES": {
+        "testapp.Book": {"action": "invalidate", "keys": ["book:{slug}", "shelf:{shelf.slug}"]},
+        "testapp.Shelf": {"keys": ["shelf:{slug}"], "related": {"books": ["book:{slug}"]}},
+        "testapp.Tag": {"action": "rebuild", "keys": ["tag:{code}"]},
+    },
+}
+
+
+def rules(**rule) -> dict:
+    return {**GOOD, "RULES": {"testapp.Book": rule}}
+
+
+def errors_for(cache_sync: object, **extra) -> list[tuple[str, str]]:
+    with override_settings(CACHE_SYNC=cache_sync, **extra):
+        return [(error.id, error.msg) for error in check_cache_sync()]
+
+
+def test_good_settings_pass():
+    assert errors_for(GOOD) == []
+
+
+def test_a_project_without_cache_sync_settings_passes():
+    with override_settings():
+        del settings.CACHE_SYNC
+        assert check_cache_sync() == []
+
+
+@pytest.mark.parametrize(
+    ("cache_sync", "error_id", "says"),
+    [
+        ("not a dict", "cache_sync.E001", "CACHE_SYNC must be a dict"),
+        ({**GOOD, "TIMOUT": 5}, "cache_sync.E001", "unknown option 'TIMOUT'"),
+        ({**GOOD, "CACHE": "nowhere"}, "cache_sync.E002", "'nowhere', which is not in CACHES"),
+        ({**GOOD, "TIMEOUT": -1}, "cache_sync.E004", "CACHE_SYNC['TIMEOUT']"),
+        ({**GOOD, "STRATEGY": "fast"}, "cache_sync.E005", "'fast'"),
+        ({**GOOD, "BASE_URL": "shelves.example"}, "cache_sync.E006", "must be an http(s) URL"),
+        ({**GOOD, "BASE_URL": "https://elsewhere.example"}, "cache_sync.E006", "not in ALLOWED_HOSTS"),
+        ({**GOOD, "RULES": ["testapp.Book"]}, "cache_sync.E010", "CACHE_SYNC['RULES'] must be a dict"),
+        (rules(keys=["x"], when="always"), "cache_sync.E010", "unknown option 'when'"),
+        ({**GOOD, "RULES": {"testapp.Nope": {"keys": ["x"]}}}, "cache_sync.E011", "unknown model 'testapp.Nope'"),
+        ({**GOOD, "RULES": {"Book": {"keys": ["x"]}}}, "cache_sync.E011", "'app_label.ModelName'"),
+        (rules(action="refresh", keys=["x"]), "cache_sync.E012", "unknown action 'refresh'"),
+        (rules(keys=[]), "cache_sync.E013", "non-empty list"),
+        (rules(keys=["book:{slug"]), "cache_sync.E013", "malformed key template"),
+        (rules(keys=["book:{slug!r}"]), "cache_sync.E013", "malformed key template"),
+        (rules(keys=["book:{isbn}"]), "cache_sync.E014", "has no field 'isbn'"),
+        (rules(keys=["s:{shelf.title}"]), "cache_sync.E014", "testapp.Shelf has no field 'title'"),
+        (rules(keys=["s:{title.slug}"]), "cache_sync.E014", "not a forward relation"),
+        (rules(keys=["b:{slug}"], related={"reviews": ["r:{pk}"]}), "cache_sync.E015", "no relation 'reviews'"),
+        (rules(keys=["b:{slug}"], fields="title"), "cache_sync.E016", "must be a list of field names"),
+        (rules(keys=["b:{slug}"], fields=["cost"]), "cache_sync.E016", "has no field 'cost'"),
+    ],
+)  # fmt: skip
+def test_each_mistake_is_one_error_that_names_it(cache_sync, error_id, says):
+    found = errors_for(cache_sync)
+    assert len(found) == 1, found
+    assert found[0][0] == error_id and says in found[0][1], found
+
+
+def test_a_rebuild_rule_needs_a_host_for_its_requests():
+    found = errors_for({**GOOD, "BASE_URL": ""}, ALLOWED_HOSTS=["*"])
+    assert [error_id for error_id, _ in found] == ["cache_sync.E006"]
+
+
+def test_a_cache_that_is_not_redis_is_refused():
+    caches = {**settings.CACHES, "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    found = errors_for({**GOOD, "CACHE": "local"}, CACHES=caches)
+    assert [error_id for error_id, _ in found] == ["cache_sync.E003"]
+
+
+def test_manage_py_check_fails_on_a_bad_rule():
+    with override_settings(CACHE_SYNC=rules(keys=["book:{isbn}"])), pytest.raises(SystemCheckError) as error:
+        call_command("check")
+    assert "cache_sync.E014" in str(error.value) and "CACHE_SYNC['RULES']['testapp.Book']" in str(error.value)
+
+
+def _drop_trigger(name: str, table: str) -> None:
+    on_table = f' ON "{table}"' if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TRIGGER "{name}"{on_table}')
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_missing_trigger_fails_the_database_check_until_installed():
+    call_command("check", "--database", "default")
+    name, table = sorted(installed_triggers("default").items())[0]
+    _drop_trigger(name, table)
+    with pytest.raises(SystemCheckError, match=r"cache_sync\.E020.*" + table):
+        call_command("check", "--database", "default")
+    call_command("cache_sync", "install-triggers", stdout=StringIO())
+    call_command("check", "--database", "default")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_changed_rule_makes_the_triggers_out_of_date():
+    changed = {**settings.CACHE_SYNC, "RULES": {**settings.CACHE_SYNC["RULES"]}}
+    changed["RULES"]["testapp.Book"] = {**changed["RULES"]["testapp.Book"], "fields": ["times_opened"]}
+    try:
+        with override_settings(CACHE_SYNC=changed):
+            with pytest.raises(SystemCheckError, match=r"cache_sync\.E020"):
+                call_command("check", "--database", "default")
+            diff = install_triggers("default")
+            assert {t.table for t in diff.missing} == {"testapp_book"}
+            assert {table for _name, table in diff.stale} == {"testapp_book"}
+            call_command("check", "--database", "default")
+    finally:
+        install_triggers("default")

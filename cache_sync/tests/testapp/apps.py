@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TestAppConfig(AppConfig):
+    name = "cache_sync.tests.testapp"
+    label = "testapp"
