@@ -91,7 +91,7 @@ def _check_base_url(config) -> list[Error]:
             return [
                 Error(
                     "A rule of CACHE_SYNC['RULES'] rebuilds pages, but no host is known for the requests it builds.",
-                    hint="Set CACHE_SYNC['BASE_URL'] (e.g. 'https://shop.example.org') or a plain host in ALLOWED_HOSTS.",
+                    hint="Set CACHE_SYNC['BASE_URL'] (e.g. 'https://shop.example.org') or a host in ALLOWED_HOSTS.",
                     id="cache_sync.E006",
                 )
             ]
