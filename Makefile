@@ -3,28 +3,48 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m tools.stack
 
-.PHONY: run test lint loadtest bench venv
+.PHONY: run test lint test-site test-library mutants loadtest bench
 
-venv: $(VENV)/.installed
-
-$(VENV)/.installed: requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+# One stamp per requirements set: `make run` installs the runtime only.
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-run: venv
+$(VENV)/.loadtest: requirements.txt requirements-loadtest.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements-loadtest.txt
+	touch $@ $(VENV)/.runtime
+
+$(VENV)/.dev: requirements.txt requirements-loadtest.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.loadtest $(VENV)/.runtime
+
+run: $(VENV)/.runtime
 	$(STACK) run
 
-lint: venv
+lint: $(VENV)/.dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# The site's suite, then cache_sync's own (its test app, settings and URLs).
 test: lint
-	$(STACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(STACK) exec -- $(MAKE) --no-print-directory test-site test-library
 
-loadtest: venv
+test-site:
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-library:
+	cd cache_sync && ../$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Each deliberate breakage of cache_sync must make its suite fail.
+mutants: $(VENV)/.dev
+	$(STACK) exec -- $(PY) -m tools.mutants
+
+loadtest: $(VENV)/.loadtest
 	$(STACK) exec -- $(PY) -m loadtests.run $(LOADTEST_ARGS)
 
-bench: venv
+bench: $(VENV)/.dev
 	$(STACK) exec -- $(PY) -m benchmarks.run $(BENCH_ARGS)

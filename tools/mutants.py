@@ -1,0 +1,139 @@
+"""Break cache_sync on purpose, one guard at a time, and check that its own suite notices.
+
+    python -m tools.mutants            # every mutant; exits 1 if one survives
+
+Each mutant is a text replacement in a copy of the package (the working tree is
+never touched); the copy's suite must fail. A guard whose removal no test notices
+is a guard nobody checks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str
+    original: str
+    broken: str
+
+
+MUTANTS = [
+    Mutant(
+        "pages: a response that sets a cookie is stored",
+        "pages.py",
+        "response.status_code != 200 or response.streaming or response.cookies",
+        "response.status_code != 200 or response.streaming",
+    ),
+    Mutant(
+        "pages: a response that is not 200 is stored",
+        "pages.py",
+        "response.status_code != 200 or response.streaming or response.cookies",
+        "response.streaming or response.cookies",
+    ),
+    Mutant(
+        "store: a lease's family never expires (read script)",
+        "store.py",
+        "if redis.call('PTTL', KEYS[1]) < lease_ms then redis.call('PEXPIRE', KEYS[1], lease_ms) end",
+        "",
+    ),
+    Mutant(
+        "store: a stored page's family never expires (store script)",
+        "store.py",
+        "if redis.call('PTTL', KEYS[1]) < ttl_ms then redis.call('PEXPIRE', KEYS[1], ttl_ms) end",
+        "",
+    ),
+    Mutant(
+        "store: a page stored after its lease expired is kept",
+        "store.py",
+        "if tonumber(string.sub(lease, #mine + 1)) <= now then return 0 end",
+        "",
+    ),
+    Mutant(
+        "store: a Redis restored from a snapshot serves the old run's pages",
+        "store.py",
+        "if stored_run and stored_run ~= run then redis.call('DEL', KEYS[1]) end",
+        "",
+    ),
+    Mutant(
+        "delivery: observers' signal is sent with send() (a failing listener stops delivery)",
+        "delivery.py",
+        "keys_invalidated.send_robust(",
+        "keys_invalidated.send(",
+    ),
+    Mutant(
+        "delivery: the callback queues behind the others (a failing one drops it)",
+        "delivery.py",
+        "connection.run_on_commit.insert(0, (set(connection.savepoint_ids), callback, True))",
+        "connection.run_on_commit.append((set(connection.savepoint_ids), callback, True))",
+    ),
+    Mutant(
+        "triggers: an UPDATE records only the new values (old keys from memory or nowhere)",
+        "triggers.py",
+        '                _sqlite_insert(label, _sqlite_json(watched, "OLD")),\n                _sqlite_insert(label, _sqlite_json(watched, "NEW"), f" WHERE {_sqlite_changed(keys)}"),',
+        '                _sqlite_insert(label, _sqlite_json(watched, "NEW")),',
+    ),
+    Mutant(
+        "pages: a page built inside a writing transaction is stored",
+        "pages.py",
+        "and not read_may_predate_lease()",
+        "",
+    ),
+]  # fmt: skip
+
+
+def run_mutant(mutant: Mutant, workdir: Path) -> tuple[bool, str]:
+    """(killed, the first failing test or the reason) for one mutant."""
+    copy = workdir / "cache_sync"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(ROOT / "cache_sync", copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+    target = copy / mutant.path
+    text = target.read_text()
+    if mutant.original and text.count(mutant.original) != 1:
+        raise SystemExit(f"mutant {mutant.name!r}: its text is not found once in {mutant.path}; update tools/mutants.py")
+    if mutant.original:
+        target.write_text(text.replace(mutant.original, mutant.broken))
+    pytest = [sys.executable, "-m", "pytest", "-x", "-rfE", "-p", "no:cacheprovider", "--rootdir", str(copy)]
+    env = {**os.environ, "PYTHONPATH": str(workdir)}
+    result = subprocess.run(
+        [*pytest, "-c", str(copy / "pyproject.toml"), str(copy / "tests")],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    failed = [line for line in result.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    last_lines = result.stdout.strip().splitlines()[-1:] or ["(no output)"]
+    return result.returncode != 0, failed[0] if failed else last_lines[0]
+
+
+CONTROL = Mutant("control: the copy unchanged must pass", "pages.py", "", "")
+
+
+def main() -> int:
+    survivors = 0
+    with tempfile.TemporaryDirectory(prefix="cache-sync-mutants-") as tmp:
+        failed, why = run_mutant(CONTROL, Path(tmp))
+        if failed:
+            raise SystemExit(f"The unchanged copy fails its suite, so mutants prove nothing: {why}")
+        for mutant in MUTANTS:
+            killed, why = run_mutant(mutant, Path(tmp))
+            survivors += not killed
+            print(f"{'killed  ' if killed else 'SURVIVED'}  {mutant.name}\n          {why}", flush=True)
+    print(f"{len(MUTANTS) - survivors} of {len(MUTANTS)} mutants killed.")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
