@@ -80,7 +80,8 @@ MUTANTS = [
     Mutant(
         "triggers: an UPDATE records only the new values (old keys from memory or nowhere)",
         "triggers.py",
-        '                _sqlite_insert(label, _sqlite_json(watched, "OLD")),\n                _sqlite_insert(label, _sqlite_json(watched, "NEW"), f" WHERE {_sqlite_changed(keys)}"),',
+        '                _sqlite_insert(label, _sqlite_json(watched, "OLD")),\n'
+        '                _sqlite_insert(label, _sqlite_json(watched, "NEW"), f" WHERE {_sqlite_changed(keys)}"),',
         '                _sqlite_insert(label, _sqlite_json(watched, "NEW")),',
     ),
     Mutant(
@@ -100,7 +101,9 @@ def run_mutant(mutant: Mutant, workdir: Path) -> tuple[bool, str]:
     target = copy / mutant.path
     text = target.read_text()
     if mutant.original and text.count(mutant.original) != 1:
-        raise SystemExit(f"mutant {mutant.name!r}: its text is not found once in {mutant.path}; update tools/mutants.py")
+        raise SystemExit(
+            f"mutant {mutant.name!r}: its text is not found once in {mutant.path}; update tools/mutants.py"
+        )
     if mutant.original:
         target.write_text(text.replace(mutant.original, mutant.broken))
     pytest = [sys.executable, "-m", "pytest", "-x", "-rfE", "-p", "no:cacheprovider", "--rootdir", str(copy)]
