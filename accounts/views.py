@@ -16,7 +16,7 @@ from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView, UpdateView
 
-from cache_sync.pages import cached_page
+from cache_sync import cached_page
 from website.data_version import DATA_VERSION_HEADER, format_data_version
 
 from .forms import ProfileForm, RegistrationForm

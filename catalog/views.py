@@ -1,7 +1,7 @@
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
-from cache_sync.pages import cached_page
+from cache_sync import cached_page
 from website.data_version import DATA_VERSION_HEADER, format_data_version
 
 from .models import Category, Product

@@ -46,3 +46,17 @@ def test_seeding_again_adds_new_categories():
 def test_bad_counts_are_refused():
     with pytest.raises(CommandError):
         seed("--categories", "0")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seeding_invalidates_the_listing_pages_once_not_row_by_row(client, redis_round_trips):
+    seed("--categories", "1", "--products", "1")
+    client.get("/")
+    assert client.get("/")["X-Cache"] == "hit"
+    before = redis_round_trips()
+    seed("--categories", "2", "--products", "3000")
+    assert redis_round_trips() - before == 1  # "home" and the new categories, in one pipeline
+    stats = StringIO()
+    call_command("cache_sync", "stats", stdout=stats)
+    assert "outbox_backlog                   0" in stats.getvalue()
+    assert client.get("/")["X-Cache"] == "miss"
