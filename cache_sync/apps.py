@@ -23,7 +23,7 @@ class CacheSyncConfig(AppConfig):
 
     def ready(self) -> None:
         from .checks import check_cache_sync, check_triggers
-        from .pages import rebuild_pages
+        from .rebuild import rebuild_pages
         from .receivers import connect_receivers
         from .signals import keys_invalidated
         from .triggers import install_after_migrate

@@ -16,7 +16,18 @@ from .keys import KeyTemplate, TemplateSyntaxError
 
 ACTIONS = ("invalidate", "rebuild")
 STRATEGIES = ("sync", "naive", "ttl")
-OPTIONS = ("CACHE", "TIMEOUT", "STRATEGY", "LEASE_TIMEOUT", "LEASE_WAIT", "BASE_URL", "RULES")
+OPTIONS = (
+    "CACHE",
+    "TIMEOUT",
+    "STRATEGY",
+    "LEASE_TIMEOUT",
+    "LEASE_WAIT",
+    "BASE_URL",
+    "USER_FIELDS",
+    "MAX_VARIANTS",
+    "REDIS_BACKOFF",
+    "RULES",
+)
 RULE_OPTIONS = ("action", "keys", "related", "fields")
 
 
@@ -48,6 +59,9 @@ class Config:
     lease_timeout: float = 5.0  # a builder that died frees its lease after this
     lease_wait: float = 2.0  # how long a reader waits for another's build
     base_url: str = ""  # scheme and host of the requests cache_sync builds (rebuild, warm, verify)
+    user_fields: tuple[str, ...] = ()  # user fields the pages show a signed-in visitor (default: the username)
+    max_variants: int = 256  # per family: more variants are served, not stored
+    redis_backoff: float = 1.0  # after a Redis error, this process skips Redis for this long (seconds)
     rules: tuple[Rule, ...] = ()
     problems: tuple[Problem, ...] = field(default=())
 
@@ -88,7 +102,23 @@ def parse(raw: object) -> Config:
         "lease_timeout": raw.get("LEASE_TIMEOUT", 5.0),
         "lease_wait": raw.get("LEASE_WAIT", 2.0),
         "base_url": raw.get("BASE_URL", ""),
+        "user_fields": raw.get("USER_FIELDS", ()),
+        "max_variants": raw.get("MAX_VARIANTS", 256),
+        "redis_backoff": raw.get("REDIS_BACKOFF", 1.0),
     }
+    if not isinstance(values["user_fields"], list | tuple) or not all(
+        isinstance(name, str) for name in values["user_fields"]
+    ):
+        problems.append(Problem("cache_sync.E007", "CACHE_SYNC['USER_FIELDS'] must be a list of user field names."))
+        values["user_fields"] = ()
+    values["user_fields"] = tuple(values["user_fields"])
+    if (
+        isinstance(values["max_variants"], bool)
+        or not isinstance(values["max_variants"], int)
+        or values["max_variants"] < 1
+    ):
+        problems.append(Problem("cache_sync.E004", "CACHE_SYNC['MAX_VARIANTS'] must be a positive integer."))
+        values["max_variants"] = 256
     if not isinstance(values["base_url"], str) or (
         values["base_url"] and urlsplit(values["base_url"]).scheme not in ("http", "https")
     ):
@@ -103,7 +133,8 @@ def parse(raw: object) -> Config:
     if not isinstance(values["cache_alias"], str):
         problems.append(Problem("cache_sync.E002", "CACHE_SYNC['CACHE'] must be a cache alias."))
         values["cache_alias"] = "default"
-    for option, name in (("timeout", "TIMEOUT"), ("lease_timeout", "LEASE_TIMEOUT"), ("lease_wait", "LEASE_WAIT")):
+    numbers = (("timeout", "TIMEOUT"), ("lease_timeout", "LEASE_TIMEOUT"), ("lease_wait", "LEASE_WAIT"))
+    for option, name in (*numbers, ("redis_backoff", "REDIS_BACKOFF")):
         value = values[option]
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             problems.append(

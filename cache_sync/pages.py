@@ -1,38 +1,43 @@
 """The cached read path of pages: `@cached_page("product:{slug}")` on a view.
 
-A page is stored per variant (the visitor and the query parameters the page
-depends on) inside its key's family, so invalidating the key clears them all.
-Every response says `X-Cache: hit|miss`. Misses are built under a lease (see
-store.py): one build per key at a time, and never a page older than the last
-invalidation. When Redis is away, pages come from the database, uncached.
+A page is stored per variant (the URL pattern, the visitor, the query
+parameters and headers the page depends on) inside its key's family, so
+invalidating the key clears them all. Every response says `X-Cache: hit|miss`.
+Misses are built under a lease (see store.py): one build per variant at a time,
+and never a page older than the last invalidation. When Redis is away, pages
+come from the database, uncached.
+
+With the front door (front_door.py, first in MIDDLEWARE), anonymous hits never
+reach the view, and every store happens after all middleware has run. Without
+it, the decorator stores the view's response itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.db import connections
-from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import NoReverseMatch, get_resolver, reverse
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, URLResolver, get_resolver, resolve, reverse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from . import stats
 from .built_requests import anonymous_request
 from .conf import get_config
-from .delivery import has_pending_delivery
 from .keys import KeyTemplate
-from .signals import key_rebuilt
+from .page_bytes import CACHE_HEADER, decode_page, encode_page
+from .storable import refusal
 from .store import ReadResult, StoreUnavailable, get_store
 
 logger = logging.getLogger(__name__)
 
-CACHE_HEADER = "X-Cache"
-_UNCACHED_HEADERS = {"set-cookie", "x-cache", "vary"}
+MAX_QUERY_VALUE = 64  # characters: a longer value of a named query parameter is served, never stored
 
 
 @dataclass(frozen=True)
@@ -41,45 +46,110 @@ class CachedPage:
     view: object
     query_params: tuple[str, ...]
     vary_on_user: bool
+    vary_on_headers: tuple[str, ...]
     endpoint: object  # the decorated view, as the URLconf knows it
 
+    def key(self, kwargs: dict) -> str:
+        return self.template.text.format(**kwargs) if self.template.paths else self.template.text
+
+    def variant(self, request: HttpRequest, route: str, *, anonymous: bool = False) -> str | None:
+        """The variant's name in the family, or None when the request must not be stored (an odd query)."""
+        visitor = "anon"
+        user = None if anonymous else getattr(request, "user", None)
+        if self.vary_on_user and user is not None and user.is_authenticated:
+            visitor = f"u{user.pk}.{user_fingerprint(user)}"
+        query = sorted((name, request.GET[name]) for name in self.query_params if name in request.GET)
+        if any(len(value) > MAX_QUERY_VALUE for _name, value in query):
+            return None
+        headers = [request.headers.get(name, "") for name in self.vary_on_headers]
+        return "|".join([route, visitor, urlencode(query), *headers])
+
+    @property
+    def keyed_headers(self) -> frozenset[str]:
+        return frozenset(name.lower() for name in self.vary_on_headers)
+
     def anonymous_request(self, kwargs: dict[str, str]) -> HttpRequest:
+        """A request for this page as an anonymous visitor (at "/" if its URL cannot be reversed)."""
+        name = url_name_of(self.endpoint)
         try:
-            path = reverse(self.endpoint, kwargs=kwargs)
+            path = reverse(name or self.endpoint, kwargs=kwargs)
         except NoReverseMatch:
             path = "/"
         return anonymous_request(path)
 
-    def variant(self, request: HttpRequest) -> str:
-        user = getattr(request, "user", None)
-        visitor = f"u{user.pk}" if self.vary_on_user and user and user.is_authenticated else "anon"
-        query = urlencode(
-            sorted((name, request.GET.get(name, "")) for name in self.query_params if name in request.GET)
-        )
-        return f"{visitor}|{query}"
+
+def url_name_of(view, patterns=None, namespace: str = "") -> str | None:
+    """The full name ("accounts:public-profile") of the URL pattern that serves `view`: a view inside
+    a namespaced include cannot be reversed by the function itself."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            if found := url_name_of(view, pattern.url_patterns, inner):
+                return found
+        elif getattr(pattern, "callback", None) is view and pattern.name:
+            return f"{namespace}{pattern.name}"
+    return None
+
+
+def user_fingerprint(user) -> str:
+    """Part of a signed-in visitor's variant: renaming them starts new variants, which show the new name."""
+    names = get_config().user_fields or (user.USERNAME_FIELD,)
+    values = "\x1f".join(str(getattr(user, name, "")) for name in names)
+    return hashlib.blake2b(values.encode(), digest_size=6).hexdigest()
 
 
 _pages: list[CachedPage] = []
 
 
-def cached_page(key: str, *, query_params: tuple[str, ...] = (), vary_on_user: bool = True):
+def cached_page(
+    key: str, *, query_params: tuple[str, ...] = (), vary_on_user: bool = True, vary_on_headers: tuple[str, ...] = ()
+):
     """Cache a view's GET responses under `key`, rendered from the URL's keyword arguments.
 
-    Only `query_params` enter the variant (others are ignored, so they cannot
-    flood the cache); with `vary_on_user`, each signed-in visitor has a variant of
-    their own and anonymous visitors share one.
+    Only `query_params` and `vary_on_headers` enter the variant (other query
+    parameters are ignored, so they cannot flood the cache); with `vary_on_user`,
+    each signed-in visitor has variants of their own and anonymous visitors
+    share one. Works on sync and async views.
     """
     template = KeyTemplate.parse(key)
 
     def decorator(view):
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method not in ("GET", "HEAD"):
-                return view(request, *args, **kwargs)
-            page_key = template.text.format(**kwargs) if template.paths else template.text
-            return serve_page(request, page_key, page.variant(request), lambda: view(request, *args, **kwargs))
+        if iscoroutinefunction(view):
 
-        page = CachedPage(template, view, tuple(query_params), vary_on_user, wrapper)
+            @wraps(view)
+            async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+                if request.method not in ("GET", "HEAD"):
+                    return await view(request, *args, **kwargs)
+                read = await sync_to_async(_read_for_view)(page, request, kwargs)
+                if read.status == "hit":
+                    return _hit(read, request)
+                try:
+                    response = await view(request, *args, **kwargs)
+                    if hasattr(response, "render") and callable(response.render):
+                        response = await sync_to_async(response.render)()
+                except BaseException:
+                    await sync_to_async(release)(read)
+                    raise
+                return await sync_to_async(_after_view)(read, request, response)
+
+            markcoroutinefunction(wrapper)
+        else:
+
+            @wraps(view)
+            def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+                if request.method not in ("GET", "HEAD"):
+                    return view(request, *args, **kwargs)
+                read = _read_for_view(page, request, kwargs)
+                if read.status == "hit":
+                    return _hit(read, request)
+                try:
+                    response = _render(view(request, *args, **kwargs))
+                except BaseException:
+                    release(read)
+                    raise
+                return _after_view(read, request, response)
+
+        page = CachedPage(template, view, tuple(query_params), vary_on_user, tuple(vary_on_headers), wrapper)
         _pages.append(page)
         wrapper.cached_page = page
         return wrapper
@@ -87,108 +157,125 @@ def cached_page(key: str, *, query_params: tuple[str, ...] = (), vary_on_user: b
     return decorator
 
 
-def serve_page(request: HttpRequest, key: str, variant: str, build) -> HttpResponse:
-    try:
-        result = _read_or_wait(key, variant)
-    except StoreUnavailable as error:
-        logger.warning("Redis unavailable, serving %s from the database: %s", key, error)
-        stats.count("redis_error")
-        return _mark(build(), "miss")
-    if result.status == "hit":
-        return _mark(decode_page(result.page), "hit")
-    try:
-        response = _render(build())
-    except BaseException:
-        if result.token:
-            _release(key, variant, result.token)
-        raise
-    response.cache_sync_stored = False
-    if result.status == "build" and is_cacheable(request, response) and not read_may_predate_lease():
-        response.cache_sync_stored = _store(key, variant, response, result.token)
-    elif result.token:
-        _release(key, variant, result.token)
-    return _mark(response, "miss")
+@dataclass
+class PageRead:
+    """One request's read of one variant: a hit, a lease to build under, or neither."""
+
+    page: CachedPage
+    key: str
+    variant: str | None
+    result: ReadResult
+    signed_in: bool = False
+
+    @property
+    def status(self) -> str:
+        return self.result.status
 
 
-def read_may_predate_lease() -> bool:
-    """Whether the page may show data the lease cannot vouch for, so it must not be stored.
-
-    The lease guards reads that begin after it was taken. Inside a transaction that
-    has written, the page may show uncommitted rows; inside a transaction whose
-    snapshot is taken once (SQLite, PostgreSQL REPEATABLE READ and above), the
-    snapshot may predate the lease (e.g. `request.user` loaded under ATOMIC_REQUESTS).
-    """
-    for connection in connections.all(initialized_only=True):
-        if connection.in_atomic_block and (has_pending_delivery(connection) or not _snapshot_per_statement(connection)):
-            return True
-    return False
-
-
-def _snapshot_per_statement(connection) -> bool:
-    if connection.vendor != "postgresql":
-        return False
-    from django.db.backends.postgresql.psycopg_any import IsolationLevel
-
-    # READ UNCOMMITTED behaves as READ COMMITTED in PostgreSQL.
-    return connection.isolation_level in (None, IsolationLevel.READ_COMMITTED, IsolationLevel.READ_UNCOMMITTED)
-
-
-def _store(key: str, variant: str, response: HttpResponse, token: str) -> bool:
-    config = get_config()
-    try:
-        stored = get_store(config.cache_alias).store(
-            key, variant, encode_page(response), token=token, ttl_ms=int(config.timeout * 1000)
-        )
-    except StoreUnavailable as error:
-        logger.warning("Redis unavailable, %s not stored: %s", key, error)
-        stats.count("redis_error")
-        return False
-    # Refused: an invalidation took the lease since this page's database read.
-    stats.count("stored" if stored else "stale_set_prevented")
-    return stored
-
-
-def _read_or_wait(key: str, variant: str) -> ReadResult:
-    """Read; while another reader holds the lease, wait for its page (bounded)."""
+def read_page(page: CachedPage, key: str, variant: str | None, *, signed_in: bool = False) -> PageRead:
+    """Read the variant; while another reader holds its lease, wait for its page (bounded)."""
+    if variant is None:
+        return PageRead(page, key, None, ReadResult("skip"), signed_in)
     config = get_config()
     store = get_store(config.cache_alias)
     lease_ms = int(config.lease_timeout * 1000)
     deadline = time.monotonic() + config.lease_wait
     delay = 0.002
-    while True:
-        result = store.read(key, variant, guarded=config.guarded, lease_ms=lease_ms)
-        if result.status != "wait":
-            return result
-        stats.count("wait")
-        if time.monotonic() >= deadline:
-            return ReadResult("wait")  # build from the database, store nothing
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+    try:
+        while True:
+            result = store.read(key, variant, guarded=config.guarded, lease_ms=lease_ms)
+            if result.status != "wait":
+                return PageRead(page, key, variant, result, signed_in)
+            stats.count("wait")
+            if time.monotonic() >= deadline:
+                return PageRead(page, key, variant, ReadResult("wait"), signed_in)  # build, store nothing
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+    except StoreUnavailable as error:
+        logger.warning("Redis unavailable, serving %s from the database: %s", key, error)
+        stats.count("redis_error")
+        return PageRead(page, key, variant, ReadResult("unavailable"), signed_in)
 
 
-def _release(key: str, variant: str, token: str) -> None:
-    with contextlib.suppress(StoreUnavailable):  # else the lease expires by itself
-        get_store(get_config().cache_alias).release(key, variant, token)
+def _read_for_view(page: CachedPage, request: HttpRequest, kwargs: dict) -> PageRead:
+    read = getattr(request, "_cache_sync_read", None)  # the front door read it already
+    if read is not None:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # Signed in without the session cookie the front door knows (another auth scheme):
+            # its lease was for the anonymous variant, which this page is not.
+            release(read)
+            request._cache_sync_read = None
+        else:
+            return read
+    match = getattr(request, "resolver_match", None)
+    user = getattr(request, "user", None)
+    signed_in = bool(user is not None and user.is_authenticated)
+    return read_page(page, page.key(kwargs), page.variant(request, match.route if match else ""), signed_in=signed_in)
 
 
-def is_cacheable(request: HttpRequest, response: HttpResponse) -> bool:
-    if response.status_code != 200 or response.streaming or response.cookies:
+def _after_view(read: PageRead, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    if getattr(request, "_cache_sync_front_door", False):
+        request._cache_sync_read = read  # the front door stores (and marks) once every middleware has run
+        return mark(response, "miss")
+    store_or_release(read, request, response)
+    return keep_private(mark(response, "miss"), read)
+
+
+def store_or_release(read: PageRead, request: HttpRequest, response: HttpResponse) -> bool:
+    """Store the finished response under the lease if it may be stored, else free the lease."""
+    if read.status != "build":
         return False
-    # A page that showed one-time messages ("Profile saved") is for this response only.
-    shown = getattr(request, "_messages", None)
-    return not (shown is not None and shown.used and len(shown))
+    reason = refusal(request, response, read.page.keyed_headers)
+    if reason is not None:
+        stats.count("not_stored")
+        release(read)
+        return False
+    return _store(read, response)
 
 
-def encode_page(response: HttpResponse) -> bytes:
-    headers = {name: value for name, value in response.items() if name.lower() not in _UNCACHED_HEADERS}
-    return json.dumps(headers).encode() + b"\n" + response.content
+def _store(read: PageRead, response: HttpResponse) -> bool:
+    config = get_config()
+    try:
+        stored = get_store(config.cache_alias).store(
+            read.key,
+            read.variant,
+            encode_page(response),
+            token=read.result.token,
+            ttl_ms=int(config.timeout * 1000),
+            max_variants=config.max_variants,
+        )
+    except StoreUnavailable as error:
+        logger.warning("Redis unavailable, %s not stored: %s", read.key, error)
+        stats.count("redis_error")
+        return False
+    # Refused: an invalidation took the lease since this page's database read (or the family is full).
+    stats.count("stored" if stored else "stale_set_prevented")
+    return stored
 
 
-def decode_page(page: bytes) -> HttpResponse:
-    header_line, _, content = page.partition(b"\n")
-    response = HttpResponse(content)
-    for name, value in json.loads(header_line).items():
-        response[name] = value
+def release(read: PageRead) -> None:
+    if read.result.token:
+        with contextlib.suppress(StoreUnavailable):  # else the lease expires by itself
+            get_store(get_config().cache_alias).release(read.key, read.variant, read.result.token)
+
+
+def _hit(read: PageRead, request: HttpRequest) -> HttpResponse:
+    return keep_private(mark(decode_page(read.result.page), "hit"), read)
+
+
+def mark(response: HttpResponse, status: str) -> HttpResponse:
+    stats.count(status)
+    response[CACHE_HEADER] = status
+    return response
+
+
+def keep_private(response: HttpResponse, read: PageRead) -> HttpResponse:
+    """A signed-in visitor's page is theirs: no shared cache (a CDN, a proxy) may keep it.
+    Added after the store decision, which refuses what a view itself marked private."""
+    if read.signed_in:
+        patch_cache_control(response, private=True)
+        patch_vary_headers(response, ("Cookie",))
     return response
 
 
@@ -198,52 +285,7 @@ def _render(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _mark(response: HttpResponse, status: str) -> HttpResponse:
-    stats.count(status)
-    response[CACHE_HEADER] = status
-    return response
-
-
-def find_page(key: str) -> tuple[CachedPage, dict[str, str]] | None:
-    """The cached view that serves `key`, and its URL keyword arguments."""
-    get_resolver().url_patterns  # imports the views, whose decorators register the pages  # noqa: B018
-    for page in _pages:
-        kwargs = page.template.match(key)
-        if kwargs is not None:
-            return page, kwargs
-    return None
-
-
-def render_fresh(key: str) -> HttpResponse | None:
-    """The anonymous page of `key` built from the database now, bypassing the cache; None if gone."""
-    found = find_page(key)
-    if found is None:
-        return None
-    page, kwargs = found
-    try:
-        return _render(page.view(page.anonymous_request(kwargs), **kwargs))
-    except Http404:
-        return None
-
-
-def rebuild_pages(sender, rebuild: tuple[str, ...] = (), **kwargs) -> None:
-    """keys_invalidated receiver: refill the pages whose rule says "rebuild", so the next reader hits."""
-    for key in rebuild:
-        rebuild_page(key)
-
-
-def rebuild_page(key: str) -> None:
-    """Refill `key` as an anonymous visitor sees it, under the same guard as reads."""
-    found = find_page(key)
-    if found is None:
-        return
-    page, kwargs = found
-    request = page.anonymous_request(kwargs)
-    try:
-        response = serve_page(request, key, page.variant(request), lambda: page.view(request, **kwargs))
-    except Http404:
-        return
-    stored = getattr(response, "cache_sync_stored", False)  # False on a hit: another reader refilled it first
-    if stored:
-        stats.count("rebuilt")
-    key_rebuilt.send_robust(sender=CachedPage, key=key, stored=stored)
+def route_of(path: str) -> str:
+    with contextlib.suppress(Exception):
+        return resolve(path).route
+    return ""

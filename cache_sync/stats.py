@@ -12,7 +12,18 @@ from collections import Counter
 
 from .store import StoreUnavailable, get_store
 
-EVENTS = ("hit", "miss", "wait", "stored", "stale_set_prevented", "invalidated_keys", "rebuilt", "redis_error")
+EVENTS = (
+    "hit",
+    "miss",
+    "wait",
+    "stored",
+    "not_stored",
+    "stale_set_prevented",
+    "invalidated_keys",
+    "rebuilt",
+    "redis_error",
+    "relay_error",
+)
 FLUSH_EVERY = 1.0  # seconds
 
 _counts: Counter[str] = Counter()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -68,7 +69,7 @@ return {'build', ARGV[2]}
 """
 )
 
-# KEYS[1] family; ARGV: variant, token, page, ttl_ms, guarded ("1"/"0")
+# KEYS[1] family; ARGV: variant, token, page, ttl_ms, guarded ("1"/"0"), max_fields
 STORE_SCRIPT = (
     _NOW_MS
     + _SAME_RUN
@@ -82,6 +83,23 @@ if ARGV[5] == '1' then
   -- A lease past its deadline may have been taken over; and a bound on how long after
   -- its database read a page can be stored bounds how long an outbox entry matters.
   if tonumber(string.sub(lease, #mine + 1)) <= now then return 0 end
+end
+local max_fields = tonumber(ARGV[6])
+if redis.call('HEXISTS', KEYS[1], 'b:' .. v) == 0 and redis.call('HLEN', KEYS[1]) >= 16 then
+  -- A new variant in a family of several: first drop the expired variants and dead leases,
+  -- so a family that gets new variants forever keeps only the live ones.
+  local fields = redis.call('HGETALL', KEYS[1])
+  for i = 1, #fields, 2 do
+    local name, value = fields[i], fields[i + 1]
+    local kind = string.sub(name, 1, 2)
+    if kind == 'x:' and tonumber(value) <= now then
+      redis.call('HDEL', KEYS[1], name, 'b:' .. string.sub(name, 3))
+    elseif kind == 'l:' then
+      local deadline = tonumber(string.match(value, ':(%d+)$'))
+      if deadline and deadline <= now then redis.call('HDEL', KEYS[1], name) end
+    end
+  end
+  if redis.call('HLEN', KEYS[1]) >= max_fields then return 0 end
 end
 local ttl_ms = tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'b:' .. v, ARGV[3], 'x:' .. v, now + ttl_ms, 'r', run)
@@ -134,10 +152,13 @@ class PageStore:
             return ReadResult("hit", page=payload)
         return ReadResult(status, token=payload.decode())
 
-    def store(self, key: str, variant: str, page: bytes, *, token: str, ttl_ms: int) -> bool:
-        """Store `page` unless (guarded) the lease `token` was invalidated meanwhile."""
+    def store(self, key: str, variant: str, page: bytes, *, token: str, ttl_ms: int, max_variants: int = 256) -> bool:
+        """Store `page` unless (guarded) the lease `token` was invalidated meanwhile, or the family is full."""
+        max_fields = 3 * max_variants + 1  # a page, its expiry and a lease per variant; the run id
         with _unavailable_on_error():
-            stored = self._store(keys=[self.family(key)], args=[variant, token, page, ttl_ms, int(bool(token))])
+            stored = self._store(
+                keys=[self.family(key)], args=[variant, token, page, ttl_ms, int(bool(token)), max_fields]
+            )
         return bool(stored)
 
     def release(self, key: str, variant: str, token: str) -> None:
@@ -192,12 +213,39 @@ class PageStore:
         return len(families)
 
 
+class _Breaker:
+    """After a Redis error, this process skips Redis for a back-off (REDIS_BACKOFF).
+
+    A paused or unreachable Redis then costs one timeout per process per back-off,
+    not one per request: meanwhile pages come from the database and invalidations
+    wait in the outbox.
+    """
+
+    open_until = 0.0
+
+    def check(self) -> None:
+        if time.monotonic() < self.open_until:
+            raise StoreUnavailable("Redis skipped for a moment after an error")
+
+    def trip(self) -> None:
+        from .conf import get_config
+
+        self.open_until = time.monotonic() + get_config().redis_backoff
+
+    def close(self) -> None:
+        self.open_until = 0.0
+
+
+breaker = _Breaker()
+
+
 class _unavailable_on_error:
     def __enter__(self) -> None:
-        return None
+        breaker.check()
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc is not None and isinstance(exc, redis.RedisError | OSError):
+            breaker.trip()
             raise StoreUnavailable(str(exc)) from exc
         return False
 
@@ -213,3 +261,4 @@ def get_store(cache_alias: str) -> PageStore:
 
 def reset_stores(**kwargs) -> None:
     _stores.clear()
+    breaker.close()

@@ -1,5 +1,6 @@
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 
 from cache_sync import cached_page
 from website.data_version import DATA_VERSION_HEADER, format_data_version
@@ -26,9 +27,15 @@ def home(request):
 @cached_page("category:{slug}", query_params=("page",))
 def category_detail(request, slug):
     category = get_object_or_404(Category, slug=slug)
-    products = category.products.order_by("name", "id")
-    # get_page() turns a bad ?page= into the first page and a too-large one into the last.
-    page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    paginator = Paginator(category.products.order_by("name", "id"), PRODUCTS_PER_PAGE)
+    # One URL per page: anything but a page number that exists is a redirect or a 404, never a
+    # page of its own (which the cache would keep as one more copy).
+    number = request.GET.get("page")
+    if number is not None and (not number.isdigit() or number != str(int(number)) or number == "1"):
+        return redirect(category)
+    if number is not None and int(number) > paginator.num_pages:
+        raise Http404("No such page.")
+    page = paginator.page(int(number or 1))
     response = render(request, "catalog/category_detail.html", {"category": category, "page": page})
     return _with_versions(response, [category, *page.object_list])
 

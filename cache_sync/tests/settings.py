@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "cache_sync.tests.testapp",
 ]
 MIDDLEWARE = [
+    "cache_sync.front_door.FrontDoorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

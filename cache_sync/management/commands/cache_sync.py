@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from cache_sync import outbox, relay, stats
 from cache_sync.api import invalidate_keys, keys_for
-from cache_sync.built_requests import anonymous_request
 from cache_sync.conf import get_config
-from cache_sync.pages import decode_page, find_page, rebuild_page, render_fresh
+from cache_sync.page_bytes import decode_page
+from cache_sync.rebuild import anonymous_variant, find_page, rebuild_page, render_fresh
 from cache_sync.store import StoreUnavailable, get_store
 from cache_sync.triggers import install_triggers
 
@@ -82,11 +82,10 @@ class Command(BaseCommand):
 
     def handle_verify(self, sample, **options):
         store = get_store(get_config().cache_alias)
-        anonymous = anonymous_request()
         checked = differ = 0
         for key in islice(store.cached_keys(), sample):
             found = find_page(key)
-            cached = found and store.cached_page(key, found[0].variant(anonymous))
+            cached = found and store.cached_page(key, anonymous_variant(*found))
             if not cached:
                 continue
             checked += 1

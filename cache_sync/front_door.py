@@ -1,0 +1,72 @@
+"""The front door: a middleware, first in MIDDLEWARE, that answers anonymous hits before Django's stack.
+
+    MIDDLEWARE = ["cache_sync.front_door.FrontDoorMiddleware", ...]
+
+A GET or HEAD without the session cookie, for a URL whose view is a
+`@cached_page`, is looked up in Redis with one round trip; a hit is answered
+from the stored bytes, before sessions, authentication, CSRF and messages run.
+A miss takes the lease and goes through the whole stack; when the response comes
+back here, after every other middleware, it is stored if Django's page-cache
+rules allow (storable.py). Signed-in visitors are served by the decorator inside
+the stack (their variant needs `request.user`), and stored here too.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+
+from .page_bytes import decode_page
+from .pages import PageRead, keep_private, mark, read_page, store_or_release
+
+
+class FrontDoorMiddleware:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        hit = self.answer(request)
+        if hit is not None:
+            return hit
+        return self.store(request, self.get_response(request))
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        hit = await sync_to_async(self.answer)(request)
+        if hit is not None:
+            return hit
+        response = await self.get_response(request)
+        return await sync_to_async(self.store)(request, response)
+
+    def answer(self, request: HttpRequest) -> HttpResponse | None:
+        """The stored page for an anonymous GET, or None (and maybe a lease on the request)."""
+        request._cache_sync_front_door = True
+        if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
+            return None
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+        page = getattr(match.func, "cached_page", None)
+        if page is None:
+            return None
+        read = read_page(page, page.key(match.kwargs), page.variant(request, match.route, anonymous=True))
+        if read.status == "hit":
+            return mark(decode_page(read.result.page), "hit")
+        request._cache_sync_read = read
+        return None
+
+    def store(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        read: PageRead | None = getattr(request, "_cache_sync_read", None)
+        if read is not None:
+            store_or_release(read, request, response)
+            keep_private(response, read)
+        return response

@@ -1,0 +1,64 @@
+"""Whether a finished response may be stored, by Django's own page-cache rules and the lease's.
+
+Decided after every middleware has run (the front door stores last), so what
+middleware adds counts: a cookie (CSRF, session, messages), `Vary`,
+`Cache-Control`. The rules of `django.middleware.cache` and `django.utils.cache`:
+never store a response that sets a cookie, that touched the CSRF token, that is
+private or forbids storing, or whose `Vary` names a header the variant does not
+key on.
+"""
+
+from __future__ import annotations
+
+from django.db import connections
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import cc_delim_re
+
+from .delivery import has_pending_delivery
+
+REFUSED_CACHE_CONTROL = {"private", "no-store", "no-cache"}
+
+
+def refusal(request: HttpRequest, response: HttpResponse, keyed_headers: frozenset[str]) -> str | None:
+    """Why `response` must not be stored, or None if it may be."""
+    if response.status_code != 200 or response.streaming:
+        return "status"
+    if response.cookies or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+        return "cookie"  # visitor-specific: a CSRF token, a session, a message
+    control = {part.split("=", 1)[0].strip().lower() for part in cc_delim_re.split(response.get("Cache-Control", ""))}
+    if control & REFUSED_CACHE_CONTROL:
+        return "cache-control"
+    vary = {header.strip().lower() for header in cc_delim_re.split(response.get("Vary", "")) if header.strip()}
+    # Cookie: a visitor without a session cookie has an empty session, and a signed-in one has a
+    # variant of their own; any other header must be one the variant keys on.
+    if "*" in vary or vary - {"cookie"} - keyed_headers:
+        return "vary"
+    shown = getattr(request, "_messages", None)
+    if shown is not None and shown.used and len(shown):
+        return "messages"  # a one-time message ("Profile saved") is for this response only
+    if read_may_predate_lease():
+        return "transaction"
+    return None
+
+
+def read_may_predate_lease() -> bool:
+    """Whether the page may show data the lease cannot vouch for.
+
+    The lease guards reads that begin after it was taken. Inside a transaction that
+    has written, the page may show uncommitted rows; inside a transaction whose
+    snapshot is taken once (SQLite, PostgreSQL REPEATABLE READ and above), the
+    snapshot may predate the lease (e.g. `request.user` loaded under ATOMIC_REQUESTS).
+    """
+    for connection in connections.all(initialized_only=True):
+        if connection.in_atomic_block and (has_pending_delivery(connection) or not _snapshot_per_statement(connection)):
+            return True
+    return False
+
+
+def _snapshot_per_statement(connection) -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import IsolationLevel
+
+    # READ UNCOMMITTED behaves as READ COMMITTED in PostgreSQL.
+    return connection.isolation_level in (None, IsolationLevel.READ_COMMITTED, IsolationLevel.READ_UNCOMMITTED)
