@@ -30,16 +30,16 @@ class Mutant:
 
 MUTANTS = [
     Mutant(
-        "pages: a response that sets a cookie is stored",
-        "pages.py",
-        "response.status_code != 200 or response.streaming or response.cookies",
-        "response.status_code != 200 or response.streaming",
+        "storable: a response that sets a cookie is stored",
+        "storable.py",
+        'if response.cookies or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):',
+        'if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):',
     ),
     Mutant(
-        "pages: a response that is not 200 is stored",
-        "pages.py",
-        "response.status_code != 200 or response.streaming or response.cookies",
-        "response.streaming or response.cookies",
+        "storable: a response that is not 200 is stored",
+        "storable.py",
+        "if response.status_code != 200 or response.streaming:",
+        "if response.streaming:",
     ),
     Mutant(
         "store: a lease's family never expires (read script)",
@@ -85,10 +85,52 @@ MUTANTS = [
         '                _sqlite_insert(label, _sqlite_json(watched, "NEW")),',
     ),
     Mutant(
-        "pages: a page built inside a writing transaction is stored",
+        "pages: with the front door, the decorator stores before the other middleware ran",
         "pages.py",
-        "and not read_may_predate_lease()",
+        "    if getattr(request, \"_cache_sync_front_door\", False):\n        request._cache_sync_read = read",
+        "    if False:\n        request._cache_sync_read = read",
+    ),
+    Mutant(
+        "storable: a Vary header the variant does not key on is ignored",
+        "storable.py",
+        'if "*" in vary or vary - {"cookie"} - keyed_headers:',
+        'if "*" in vary:',
+    ),
+    Mutant(
+        "pages: the variant leaves out the URL pattern",
+        "pages.py",
+        'return "|".join([route, visitor, urlencode(query), *headers])',
+        'return "|".join([visitor, urlencode(query), *headers])',
+    ),
+    Mutant(
+        "pages: a signed-in variant leaves out the visitor's name",
+        "pages.py",
+        'visitor = f"u{user.pk}.{user_fingerprint(user)}"',
+        'visitor = f"u{user.pk}"',
+    ),
+    Mutant(
+        "pages: signed-in pages are not marked private",
+        "pages.py",
+        "    if read.signed_in:\n        patch_cache_control(response, private=True)",
+        "    if False:\n        patch_cache_control(response, private=True)",
+    ),
+    Mutant(
+        "store: no circuit breaker (every request waits out a paused Redis)",
+        "store.py",
+        "    def __enter__(self) -> None:\n        breaker.check()",
+        "    def __enter__(self) -> None:\n        pass",
+    ),
+    Mutant(
+        "store: expired variants are never removed from a family",
+        "store.py",
+        "redis.call('HDEL', KEYS[1], name, 'b:' .. string.sub(name, 3))",
         "",
+    ),
+    Mutant(
+        "storable: a page built inside a writing transaction is stored",
+        "storable.py",
+        "    if read_may_predate_lease():",
+        "    if False:",
     ),
 ]  # fmt: skip
 

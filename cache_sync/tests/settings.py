@@ -20,6 +20,8 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "cache_sync.front_door.FrontDoorMiddleware",
+    "cache_sync.tests.testapp.middleware.CountingMiddleware",
+    "cache_sync.tests.testapp.middleware.MarkingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -6,4 +6,14 @@ urlpatterns = [
     path("books/<slug:slug>/", views.book, name="book"),
     path("shelves/<slug:slug>/", views.shelf, name="shelf"),
     path("tags/<slug:code>/", views.tag, name="tag"),
+    path("async-books/<slug:slug>/", views.book_async, name="book-async"),
+    path("forms/<slug:name>/", views.form_with_csrf_token),
+    path("plain/<slug:name>/", views.plain),
+    path("marked/<slug:name>/", views.plain),  # a test middleware adds a cookie to these
+    path("lang/<slug:name>/", views.by_language),
+    path("lang-keyed/<slug:name>/", views.by_language_keyed),
+    path("private/<slug:name>/", views.private_page),
+    path("twins/<slug:slug>/", views.twin_detail),
+    path("twins/<slug:slug>/reviews/", views.twin_reviews),
+    path("greetings/<slug:name>/", views.greeting),
 ]

@@ -1,5 +1,7 @@
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from cache_sync import cached_page
 
@@ -27,3 +29,53 @@ def tag(request, code):
     titles = ",".join(tag.books.order_by("slug").values_list("title", flat=True))
     host = request.build_absolute_uri("/")  # a rebuild's request must pass ALLOWED_HOSTS
     return HttpResponse(f"{tag.label}: {titles} at {host}")
+
+
+@cached_page("book:{slug}")
+async def book_async(request, slug):
+    book = await Book.objects.select_related("shelf").aget(slug=slug)
+    return HttpResponse(f"{book.title} (async)")
+
+
+@cached_page("form:{name}")
+def form_with_csrf_token(request, name):
+    return HttpResponse(f"<form><input name=csrfmiddlewaretoken value={get_token(request)}></form>")
+
+
+@cached_page("plain:{name}")
+def plain(request, name):
+    return HttpResponse(f"plain {name}")
+
+
+@cached_page("lang:{name}")
+def by_language(request, name):
+    response = HttpResponse(f"{name} in {request.headers.get('Accept-Language', '?')}")
+    patch_vary_headers(response, ["Accept-Language"])
+    return response
+
+
+@cached_page("lang:{name}", vary_on_headers=("Accept-Language",))
+def by_language_keyed(request, name):
+    return by_language.cached_page.view(request, name)
+
+
+@cached_page("private:{name}")
+def private_page(request, name):
+    response = HttpResponse(f"only for {name}")
+    patch_cache_control(response, private=True)
+    return response
+
+
+@cached_page("twin:{slug}")
+def twin_detail(request, slug):
+    return HttpResponse(f"detail of {slug}")
+
+
+@cached_page("twin:{slug}")
+def twin_reviews(request, slug):
+    return HttpResponse(f"reviews of {slug}")
+
+
+@cached_page("greeting:{name}", query_params=("v",))
+def greeting(request, name):
+    return HttpResponse(f"hello {request.user.get_username() or 'stranger'} from {name} v={request.GET.get('v')}")
