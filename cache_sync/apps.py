@@ -5,7 +5,11 @@ from django.db.models.signals import post_migrate
 
 
 def reload_settings(setting: str, **kwargs) -> None:
-    """Tests override CACHE_SYNC and CACHES: read them again and reconnect."""
+    """Tests override CACHE_SYNC, CACHES and the URLconf: read them again and reconnect."""
+    if setting == "ROOT_URLCONF":
+        from .front_door import cached_view_at
+
+        cached_view_at.cache_clear()
     if setting not in ("CACHE_SYNC", "CACHES"):
         return
     from .conf import reset

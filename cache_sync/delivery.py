@@ -18,13 +18,13 @@ import threading
 from collections.abc import Iterator
 from itertools import islice
 
-from django.db import DatabaseError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
 
 from . import outbox, stats
 from .affected import AffectedKeys, affected_keys
 from .conf import get_config
 from .signals import keys_invalidated
-from .store import StoreUnavailable, get_store
+from .store import StoreUnavailable, breaker, get_store
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,24 @@ def deliver_pending(using: str, limit: int = CLAIM_LIMIT) -> int:
         outbox.remove(using, changes)
     announce(affected, using)
     return len(changes)
+
+
+def catch_up(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Deliver every pending change, from any writer, without waiting for the relay.
+
+    Run by a process that saw Redis fail, before it serves from Redis again: while
+    Redis was away, writers could not invalidate, and the pages they changed are
+    still in Redis. Raises StoreUnavailable if Redis is still away.
+    """
+    try:
+        while changes := outbox.pending_of_all_writers(using, CLAIM_LIMIT):
+            announce(deliver(changes, using), using)
+            outbox.remove(using, changes)
+            if len(changes) < CLAIM_LIMIT:
+                break
+    except DatabaseError:
+        logger.exception("Reading the outbox failed: pages may be served stale until the relay delivers")
+    breaker.owes_catch_up = False
 
 
 _suspended = threading.local()  # aliases whose changes are not delivered (api.suspended)

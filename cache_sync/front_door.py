@@ -13,13 +13,26 @@ the stack (their variant needs `request.user`), and stored here too.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from .page_bytes import decode_page
 from .pages import PageRead, keep_private, mark, read_page, store_or_release
+
+
+@lru_cache(maxsize=4096)
+def cached_view_at(path: str) -> ResolverMatch | None:
+    """The URL match of `path` if its view is a cached page (memoized: URLconfs do not change at run time)."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return match if hasattr(match.func, "cached_page") else None
 
 
 class FrontDoorMiddleware:
@@ -51,13 +64,14 @@ class FrontDoorMiddleware:
         request._cache_sync_front_door = True
         if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
             return None
+        match = cached_view_at(request.path_info)
+        if match is None:
+            return None
         try:
-            match = resolve(request.path_info)
-        except Resolver404:
+            request.get_host()  # a host outside ALLOWED_HOSTS gets Django's 400, never a page
+        except DisallowedHost:
             return None
-        page = getattr(match.func, "cached_page", None)
-        if page is None:
-            return None
+        page = match.func.cached_page
         read = read_page(page, page.key(match.kwargs), page.variant(request, match.route, anonymous=True))
         if read.status == "hit":
             return mark(decode_page(read.result.page), "hit")

@@ -48,6 +48,13 @@ def pending_of_this_writer(using: str, limit: int) -> list[Change]:
         return _changes(cursor.fetchall())
 
 
+def pending_of_all_writers(using: str, limit: int) -> list[Change]:
+    """The oldest undelivered entries, unlocked (see delivery.catch_up)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT id, model, data FROM {OUTBOX_TABLE} ORDER BY id LIMIT %s", [limit])
+        return _changes(cursor.fetchall())
+
+
 def claim_pending(using: str, limit: int) -> list[Change]:
     """The oldest undelivered entries, locked until the caller's transaction ends (relays share the work)."""
     lock = "FOR UPDATE SKIP LOCKED" if _is_postgres(using) else ""

@@ -30,10 +30,11 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from . import stats
 from .built_requests import anonymous_request
 from .conf import get_config
+from .delivery import catch_up
 from .keys import KeyTemplate
 from .page_bytes import CACHE_HEADER, decode_page, encode_page
 from .storable import refusal
-from .store import ReadResult, StoreUnavailable, get_store
+from .store import ReadResult, StoreUnavailable, breaker, get_store
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,8 @@ def read_page(page: CachedPage, key: str, variant: str | None, *, signed_in: boo
     deadline = time.monotonic() + config.lease_wait
     delay = 0.002
     try:
+        if breaker.owes_catch_up:
+            catch_up()
         while True:
             result = store.read(key, variant, guarded=config.guarded, lease_ms=lease_ms)
             if result.status != "wait":

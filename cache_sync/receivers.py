@@ -67,8 +67,9 @@ def deliver_deferred_after_model_signal(sender, using: str, **kwargs) -> None:
 
 
 def deliver_deferred_at_request_end(sender, **kwargs) -> None:
-    for connection in connections.all(initialized_only=True):
-        deliver_deferred(connection.alias)
+    for alias, deferred in list(vars(_deferred).items()):
+        if deferred:
+            deliver_deferred(alias)
 
 
 def install_hook(sender=None, connection=None, **kwargs) -> None:

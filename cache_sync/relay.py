@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 IDLE_POLL = 1.0  # seconds between outbox reads when no notification came (a safety net)
 SQLITE_WATCH = 0.005  # seconds between data_version reads on SQLite
-RETRY_MAX = 2.0  # longest back-off while Redis is away
+RETRY_MAX = 0.25  # longest back-off while Redis is away: it delivers soon after Redis returns
 CLOCK_MARGIN = 60.0  # seconds of disagreement allowed between the database's and Redis's clocks
 
 

@@ -222,6 +222,9 @@ class _Breaker:
     """
 
     open_until = 0.0
+    # Set by an error, cleared by a catch-up: while Redis was away, writers may have left
+    # invalidations in the outbox, so this process delivers them before it serves from Redis again.
+    owes_catch_up = False
 
     def check(self) -> None:
         if time.monotonic() < self.open_until:
@@ -231,9 +234,11 @@ class _Breaker:
         from .conf import get_config
 
         self.open_until = time.monotonic() + get_config().redis_backoff
+        self.owes_catch_up = True
 
     def close(self) -> None:
         self.open_until = 0.0
+        self.owes_catch_up = False
 
 
 breaker = _Breaker()

@@ -121,6 +121,12 @@ MUTANTS = [
         "    def __enter__(self) -> None:\n        pass",
     ),
     Mutant(
+        "pages: a reader that saw Redis fail serves hits again without delivering the outbox first",
+        "pages.py",
+        "        if breaker.owes_catch_up:\n            catch_up()",
+        "",
+    ),
+    Mutant(
         "store: expired variants are never removed from a family",
         "store.py",
         "redis.call('HDEL', KEYS[1], name, 'b:' .. string.sub(name, 3))",

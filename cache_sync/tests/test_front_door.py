@@ -194,3 +194,34 @@ def test_a_paused_redis_costs_one_timeout_per_back_off_and_serves_the_database(o
     Book.objects.filter(slug="odes").update(times_opened=1)  # the writer's next write delivers what waited
     assert "Written while paused" in page(client, "/books/odes/")
     cached(client, "/books/odes/")  # caching again
+
+
+def test_after_an_outage_a_reader_delivers_what_other_writers_left_before_it_serves_hits(
+    odes, own_redis, cache_on, settings, site_env
+):
+    """Redis paused: a writer in another process commits and cannot invalidate. When Redis is back, a reader
+    that saw it fail delivers the outbox before serving from Redis again, without waiting for a relay."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cache_on(own_redis.url)
+    client = Client()
+    cached(client, "/books/odes/")
+    own_redis.pause()
+    try:
+        assert client.get("/books/odes/")["X-Cache"] == "miss"  # this reader sees Redis fail
+        root = Path(__file__).resolve().parents[2]
+        env = {
+            **site_env,
+            "DJANGO_SETTINGS_MODULE": "cache_sync.tests.settings",
+            "PYTHONPATH": str(root),
+            "REDIS_URL": own_redis.url,
+        }
+        update = "from cache_sync.tests.testapp.models import Book; Book.objects.update(title='Elsewhere')"
+        subprocess.run([sys.executable, "-m", "django", "shell", "-c", update], env=env, cwd=root, check=True)
+    finally:
+        own_redis.resume()
+    time.sleep(settings.CACHE_SYNC.get("REDIS_BACKOFF", 1.0) + 0.1)
+    response = client.get("/books/odes/")
+    assert "Elsewhere" in response.content.decode()

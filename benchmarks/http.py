@@ -1,0 +1,271 @@
+"""The read side over HTTP (`make bench`): gunicorn and wrk, interleaved rounds, ratios from one run.
+
+Compared, for home, a category page and a product page: an anonymous hit (the
+front door), a signed-in hit, the same view uncached, and a bare view through the
+full middleware stack (the ceiling). Then: a flood of junk `?page=` values and
+Redis's memory; and Redis paused (SIGSTOP) for 10 s under load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import redis
+
+from cache_sync.tests.fixtures import OwnRedis, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = {"home": "/", "category": "/categories/{category}/", "product": "/products/{product}/"}
+UNCACHED = {
+    "home": "/bench/uncached/",
+    "category": "/bench/uncached/categories/{category}/",
+    "product": "/bench/uncached/products/{product}/",
+}
+LOGIN_SCRIPT = """
+from django.contrib.auth import get_user_model
+from django.test import Client
+user, _ = get_user_model().objects.get_or_create(username="bench")
+client = Client()
+client.force_login(user)
+print(client.cookies["sessionid"].value)
+"""
+
+
+def wrk(url: str, seconds: float, *, connections: int = 8, headers: dict | None = None, script: str = "") -> dict:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "5s"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if script:
+        command += ["-s", script]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    failed = (int(errors.group(1)) if errors else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+    return {"rps": rate, "p99_ms": p99, "errors": failed}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+class Site:
+    """gunicorn serving the site with benchmarks.settings, on a seeded database of its own."""
+
+    def __init__(self, redis_url: str, workdir: Path, workers: int) -> None:
+        self.category = self.product = ""  # found on the home page once the server answers
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+            "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"),
+            "REDIS_URL": redis_url,
+            "CACHE_KEY_PREFIX": f"bench-http-{secrets.token_hex(4)}",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        }
+        manage = [sys.executable, "manage.py"]
+        for step in (["migrate", "-v0"], ["seed_catalog", "--categories", "4", "--products", "200", "--if-empty"]):
+            subprocess.run(manage + step, cwd=ROOT, env=self.env, check=True, stdout=subprocess.DEVNULL)
+        self.session = subprocess.run(
+            [*manage, "shell", "-c", LOGIN_SCRIPT], cwd=ROOT, env=self.env, check=True, capture_output=True, text=True
+        ).stdout.split()[-1]  # the shell may first say what it imported
+        gunicorn = [sys.executable, "-m", "gunicorn", "website.wsgi", "--workers", str(workers)]
+        self.server = subprocess.Popen(
+            [*gunicorn, "--bind", f"127.0.0.1:{self.port}"], cwd=ROOT, env=self.env, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.get("/")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
+                time.sleep(0.1)
+        self.category = re.search(rb'href="/categories/([\w-]+)/"', self.get("/")[1]).group(1).decode()
+        self.product = re.search(rb'href="/products/([\w-]+)/"', self.get("/")[1]).group(1).decode()
+
+    def url(self, path: str) -> str:
+        return self.base + path.format(category=self.category, product=self.product)
+
+    def get(self, path: str, cookie: str = "") -> tuple[dict, bytes]:
+        request = urllib.request.Request(self.url(path), headers={"Cookie": cookie} if cookie else {})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return dict(response.headers), response.read()
+
+    def stop(self) -> None:
+        self.server.send_signal(signal.SIGTERM)
+        self.server.wait(15)
+
+
+def compare_pages(site: Site, rounds: int, seconds: float) -> list[dict]:
+    signed_in = {"Cookie": f"sessionid={site.session}"}
+    cases = {"bare view (full middleware)": (site.url("/bench/bare/"), {})}
+    for name in PAGES:
+        cases[f"{name}: anonymous hit"] = (site.url(PAGES[name]), {})
+        cases[f"{name}: signed-in hit"] = (site.url(PAGES[name]), signed_in)
+        cases[f"{name}: uncached view"] = (site.url(UNCACHED[name]), {})
+    for name in PAGES:  # warm both variants
+        site.get(PAGES[name])
+        site.get(PAGES[name], signed_in["Cookie"])
+    runs: dict[str, list[dict]] = {case: [] for case in cases}
+    for _ in range(rounds):  # interleaved: the machine's noise hits every case alike
+        for case, (url, headers) in cases.items():
+            runs[case].append(wrk(url, seconds, headers=headers))
+    bare_rps = statistics.median(r["rps"] for r in runs["bare view (full middleware)"])
+    rows = []
+    for case, results in runs.items():
+        page = case.split(":")[0]
+        uncached = runs.get(f"{page}: uncached view")
+        rps = statistics.median(r["rps"] for r in results)
+        rows.append(
+            {
+                "case": case,
+                "rps": rps,
+                "p99_ms": statistics.median(r["p99_ms"] for r in results),
+                "vs_bare": rps / bare_rps,
+                "vs_uncached": rps / statistics.median(r["rps"] for r in uncached) if uncached else None,
+                "errors": sum(r["errors"] for r in results),
+            }
+        )
+    return rows
+
+
+FLOOD_SCRIPT = """
+counter = 0
+request = function()
+  counter = counter + 1
+  if counter > %(limit)d then wrk.thread:stop() end
+  return wrk.format("GET", "%(path)s?page=x" .. counter .. string.rep("y", 200))
+end
+"""
+
+
+def junk_flood(site: Site, redis_client: redis.Redis, requests: int = 10_000) -> dict:
+    """Distinct junk `?page=` values for one category page: Redis must not grow with them."""
+    site.get(PAGES["category"])
+    before = redis_client.info("memory")["used_memory"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(FLOOD_SCRIPT % {"limit": requests, "path": PAGES["category"].format(category=site.category)})
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", "-c4", "-d120s", "-s", script.name, site.base + "/"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    sent = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"requests": sent, "growth_bytes": redis_client.info("memory")["used_memory"] - before}
+
+
+RELAY = [sys.executable, "manage.py", "cache_sync", "relay"]
+UPDATE_PRICE = "from catalog.models import Product; Product.objects.filter(slug=%r).update(price=%s)"
+
+
+def paused_redis(site: Site, server: OwnRedis, seconds: float) -> dict:
+    """Redis stopped (SIGSTOP) for `seconds` under load on the product page; a write meanwhile."""
+    site.get(PAGES["product"])
+    server.pause()
+    try:
+        writer = subprocess.Popen(
+            [sys.executable, "manage.py", "shell", "-c", UPDATE_PRICE % (site.product, "4321.00")],
+            cwd=ROOT,
+            env=site.env,
+        )
+        during = wrk(site.url(PAGES["product"]), seconds)
+        writer.wait(30)
+    finally:
+        server.resume()
+    # Once Redis answers again and pages are served from it (hits), they must show the new price.
+    resumed = time.monotonic()
+    while time.monotonic() - resumed < 30:
+        headers, body = site.get(PAGES["product"])
+        if headers.get("X-Cache") == "hit":
+            return {**during, "stale_after_resume": b"4321.00" not in body, "hit_after_s": time.monotonic() - resumed}
+        time.sleep(0.05)
+    return {**during, "stale_after_resume": None, "hit_after_s": None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per wrk run")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--pause", type=float, default=10.0, help="seconds Redis stays paused")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
+        server = OwnRedis(Path(tmp))
+        server.start()
+        site = relay = None
+        try:
+            site = Site(server.url, Path(tmp), args.workers)
+            relay = subprocess.Popen(RELAY, cwd=ROOT, env=site.env, stdout=subprocess.DEVNULL)
+            rows = compare_pages(site, args.rounds, args.seconds)
+            flood = junk_flood(site, server.client())
+            paused = paused_redis(site, server, args.pause)
+        finally:
+            if relay is not None:
+                relay.send_signal(signal.SIGTERM)
+                relay.wait(10)
+            if site:
+                site.stop()
+            server.kill()
+    uncached_product = next(r["rps"] for r in rows if r["case"] == "product: uncached view")
+    report = format_report(rows, flood, paused, uncached_product, args)
+    print(report)
+    (ROOT / "benchmarks" / "results").mkdir(exist_ok=True)
+    (ROOT / "benchmarks" / "results" / "http.md").write_text(report)
+    return 0
+
+
+def format_report(rows, flood, paused, uncached_product, args) -> str:
+    lines = [
+        "# cache_sync over HTTP",
+        "",
+        f"gunicorn {args.workers} sync workers, wrk -t1 -c8, {args.rounds} interleaved rounds of "
+        f"{args.seconds:g} s per case; medians.",
+        "",
+        "| case | req/s | p99 (ms) | vs bare view | vs uncached | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        vs_uncached = f"{r['vs_uncached']:.2f}x" if r["vs_uncached"] else ""
+        cells = [r["case"], f"{r['rps']:.0f}", f"{r['p99_ms']:.1f}", f"{r['vs_bare']:.2f}x", vs_uncached]
+        lines.append("| " + " | ".join([*cells, str(r["errors"])]) + " |")
+    lines += [
+        "",
+        f"Junk flood: {flood['requests']:,} distinct `?page=` values on one category page; "
+        f"Redis memory grew by {flood['growth_bytes'] / 1024:.1f} KiB.",
+        "",
+        f"Redis paused (SIGSTOP) for {args.pause:g} s under load on the product page: {paused['rps']:.0f} req/s "
+        f"({paused['rps'] / uncached_product:.0%} of the uncached product view's), p99 {paused['p99_ms']:.0f} ms, "
+        f"{paused['errors']} errors; a price written meanwhile: "
+        + {
+            True: "STALE when hits resumed.",
+            False: f"shown by the first hit after resuming ({paused['hit_after_s']:.2f} s later): 0 stale pages.",
+            None: "no hit within 30 s of resuming.",
+        }[paused["stale_after_resume"]],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
