@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -40,6 +41,19 @@ client = Client()
 client.force_login(user)
 print(client.cookies["sessionid"].value)
 """
+
+
+def ensure_wrk() -> None:
+    """wrk is a Debian package: installed here when missing and we are root, else the way is named."""
+    if shutil.which("wrk"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
+        if not shutil.which("wrk"):
+            subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
+            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
+    if not shutil.which("wrk"):
+        raise SystemExit("benchmarks.http needs wrk: apt-get install wrk")
 
 
 def wrk(url: str, seconds: float, *, connections: int = 8, headers: dict | None = None, script: str = "") -> dict:
@@ -210,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--pause", type=float, default=10.0, help="seconds Redis stays paused")
     args = parser.parse_args(argv)
+    ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
         server = OwnRedis(Path(tmp))
         server.start()
