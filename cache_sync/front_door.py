@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 
 from .page_bytes import decode_page
-from .pages import PageRead, keep_private, mark, read_page, store_or_release
+from .pages import PageRead, keep_private, mark, read_page, release, store_or_release
 
 
 @lru_cache(maxsize=4096)
@@ -80,7 +80,11 @@ class FrontDoorMiddleware:
 
     def store(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         read: PageRead | None = getattr(request, "_cache_sync_read", None)
-        if read is not None:
+        if read is None:
+            return response
+        if getattr(request, "_cache_sync_view_ran", False):
             store_or_release(read, request, response)
             keep_private(response, read)
+        else:
+            release(read)  # a middleware answered instead of the view: that answer is not the page
         return response

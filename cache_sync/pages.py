@@ -220,6 +220,7 @@ def _read_for_view(page: CachedPage, request: HttpRequest, kwargs: dict) -> Page
 def _after_view(read: PageRead, request: HttpRequest, response: HttpResponse) -> HttpResponse:
     if getattr(request, "_cache_sync_front_door", False):
         request._cache_sync_read = read  # the front door stores (and marks) once every middleware has run
+        request._cache_sync_view_ran = True
         return mark(response, "miss")
     store_or_release(read, request, response)
     return keep_private(mark(response, "miss"), read)

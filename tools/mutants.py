@@ -91,6 +91,12 @@ MUTANTS = [
         "    if False:\n        request._cache_sync_read = read",
     ),
     Mutant(
+        "front door: an answer from a middleware, not the view, is stored as the page",
+        "front_door.py",
+        'if getattr(request, "_cache_sync_view_ran", False):',
+        "if True:",
+    ),
+    Mutant(
         "storable: a Vary header the variant does not key on is ignored",
         "storable.py",
         'if "*" in vary or vary - {"cookie"} - keyed_headers:',

@@ -67,6 +67,8 @@ def ensure_redis() -> Iterator[str]:
     command = [
         redis_server_binary(),
         "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+        # A cache's memory: bounded, evicting only keys with an expiry (the pages), never the counters.
+        "--maxmemory", os.environ.get("REDIS_MAXMEMORY", "256mb"), "--maxmemory-policy", "volatile-lru",
         "--dir", workdir, "--logfile", os.path.join(workdir, "redis.log"),
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)

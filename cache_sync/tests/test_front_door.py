@@ -37,6 +37,12 @@ def test_a_miss_goes_through_the_stack_and_is_stored_after_it(odes):
     assert middleware.calls == ["/books/odes/"]
 
 
+def test_an_answer_from_a_middleware_instead_of_the_view_is_not_stored(page_family):
+    assert Client().get("/short-circuit/a/").content == b"answered by a middleware"
+    assert Client().get("/short-circuit/a/").get("X-Cache") is None
+    assert not any(field.startswith(b"b:") for field in page_family("plain:a"))
+
+
 def test_a_page_that_touched_the_csrf_token_is_never_stored():
     first = Client().get("/forms/signup/")
     assert settings.CSRF_COOKIE_NAME in first.cookies

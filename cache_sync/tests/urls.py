@@ -9,6 +9,7 @@ urlpatterns = [
     path("async-books/<slug:slug>/", views.book_async, name="book-async"),
     path("forms/<slug:name>/", views.form_with_csrf_token),
     path("plain/<slug:name>/", views.plain),
+    path("short-circuit/<slug:name>/", views.plain),  # a test middleware answers these itself
     path("marked/<slug:name>/", views.plain),  # a test middleware adds a cookie to these
     path("lang/<slug:name>/", views.by_language),
     path("lang-keyed/<slug:name>/", views.by_language_keyed),

@@ -1,5 +1,7 @@
 """Middleware that the tests put behind the front door, to see what it skips and what it sees."""
 
+from django.http import HttpResponse
+
 calls = []
 
 
@@ -11,6 +13,8 @@ class CountingMiddleware:
 
     def __call__(self, request):
         calls.append(request.path)
+        if request.path.startswith("/short-circuit/"):
+            return HttpResponse("answered by a middleware")
         return self.get_response(request)
 
 
