@@ -73,9 +73,9 @@ def format_report(pages, writes, args) -> str:
     relay = writes["relay"]
     lines += [
         "",
-        f"Relay delivery after a writer that delivered nothing (killed after COMMIT), {relay['samples']} writes: "
-        f"p50 {relay['p50_ms']:.1f} ms, p99 {relay['p99_ms']:.1f} ms, max {relay['max_ms']:.1f} ms "
-        "(from the commit to the page family gone from Redis).",
+        f"Relay delivery of {relay['samples']} writes made through a connection Django never sees (as a writer "
+        "killed after its COMMIT leaves them): from the commit to a reader's first miss, "
+        f"p50 {relay['p50_ms']:.1f} ms, p99 {relay['p99_ms']:.1f} ms, max {relay['max_ms']:.1f} ms.",
         "",
         "Category rename (one save() in its own request, delivery included):",
         "",

@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis
 
@@ -67,6 +68,7 @@ def manage(env: dict[str, str], *command: str, log) -> None:
 
 def prepare_database(mode: str, out: Path, base_env: dict[str, str], args, log) -> tuple[str, Path | None]:
     if url := os.environ.get("DATABASE_URL"):
+        create_postgres_database(url)
         manage({**base_env, "DATABASE_URL": url}, "migrate", "--noinput", "-v0", log=log)
         manage({**base_env, "DATABASE_URL": url}, "flush", "--noinput", "-v0", log=log)
         return url, None
@@ -76,6 +78,20 @@ def prepare_database(mode: str, out: Path, base_env: dict[str, str], args, log) 
     url = f"sqlite:///{path}"
     manage({**base_env, "DATABASE_URL": url}, "migrate", "--noinput", "-v0", log=log)
     return url, path
+
+
+def create_postgres_database(url: str) -> None:
+    """The load test's own PostgreSQL database, created when it does not exist yet."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        return
+    import psycopg
+
+    name = parts.path.lstrip("/")
+    server = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(server, autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def remove_sqlite(path: Path) -> None:
