@@ -88,13 +88,18 @@ def ensure_redis() -> Iterator[str]:
 
 
 def run_command(command: list[str], env: dict[str, str]) -> int:
-    """Run a child to completion; Ctrl-C is passed on to it instead of killing us first."""
+    """Run a child to completion; Ctrl-C or SIGTERM is passed on to it instead of killing us first
+    (so that what we started beside it, Redis and the relay, is stopped too)."""
     child = subprocess.Popen(command, env=env)
-    previous = signal.signal(signal.SIGINT, lambda *_: child.send_signal(signal.SIGINT))
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: child.send_signal(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         return child.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def serve(env: dict[str, str], bind: str) -> int:
