@@ -48,7 +48,8 @@ class WatchedWriteHook:
 
     def is_watched_write(self, sql: str) -> bool:
         if sql[:7].lstrip().lower().startswith(_WRITES):
-            return any(table in sql for table in self.tables)
+            lowered = sql.lower()  # raw SQL may spell a table in any case
+            return any(table in lowered for table in self.tables)
         return False
 
 
@@ -85,7 +86,7 @@ _connected: list[tuple] = []
 
 def connect_receivers() -> None:
     disconnect_receivers()
-    _hook.tables = tuple(watched_table_names())
+    _hook.tables = tuple(name.lower() for name in watched_table_names())
     connection_created.connect(install_hook, dispatch_uid="cache_sync:install_hook")
     for connection in connections.all(initialized_only=True):
         install_hook(connection=connection)

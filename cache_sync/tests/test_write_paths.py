@@ -62,6 +62,13 @@ def test_raw_sql_through_djangos_connection(client, odes):
     assert "Raw Odes" in page(client, "/books/odes/")
 
 
+def test_raw_sql_in_upper_case(client, odes):
+    cached(client, "/books/odes/")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE TESTAPP_BOOK SET TITLE = %s WHERE SLUG = %s", ["Shouted Odes", "odes"])
+    assert "Shouted Odes" in page(client, "/books/odes/")
+
+
 def test_queryset_delete(client, odes):
     cached(client, "/books/odes/", "/shelves/poetry/")
     Book.objects.filter(slug="odes").delete()
