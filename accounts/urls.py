@@ -1,10 +1,13 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import views
+from .converters import UsernameConverter
+
+register_converter(UsernameConverter, "username")
 
 app_name = "accounts"
 urlpatterns = [
-    path("users/<str:username>/", views.public_profile, name="public-profile"),
+    path("users/<username:username>/", views.public_profile, name="public-profile"),
     path("accounts/register/", views.RegisterView.as_view(), name="register"),
     path("accounts/register/done/", views.RegisterDoneView.as_view(), name="register-done"),
     path("accounts/activate/<str:uidb64>/<str:token>/", views.activate, name="activate"),

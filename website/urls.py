@@ -1,5 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from accounts.converters import UsernameConverter
 
 from . import staff_api
 
@@ -11,5 +13,7 @@ urlpatterns = [
     path("staff/products/<slug:slug>/", staff_api.change_product, name="staff-change-product"),
     path("staff/products/<slug:slug>/price/", staff_api.update_price, name="staff-update-price"),
     path("staff/prices/", staff_api.bulk_update_prices, name="staff-bulk-update-prices"),
-    path("staff/users/<str:username>/", staff_api.change_user, name="staff-change-user"),
+    re_path(
+        rf"^staff/users/(?P<username>{UsernameConverter.regex})/$", staff_api.change_user, name="staff-change-user"
+    ),
 ]

@@ -162,3 +162,10 @@ def test_logging_in_does_not_rebuild_the_public_profile(client, alice):
         assert Client().get(f"/users/{alice.username}/")["X-Cache"] == "hit"  # the anonymous page is kept
     finally:
         key_rebuilt.disconnect(dispatch_uid="login-test")
+
+
+@pytest.mark.parametrize("path", ["/users/%00/", "/users/al%00ice/", "/users/%0A/", "/staff/users/%00/"])
+def test_a_control_character_in_a_username_url_is_404_never_500(client, alice, path, settings):
+    settings.STAFF_API_TOKEN = "token"
+    response = client.get(path) if path.startswith("/users/") else client.post(path)
+    assert response.status_code == 404
