@@ -46,18 +46,6 @@ class KeyTemplate:
             pieces.append((literal, paths[-1]))
         return cls(text, tuple(paths), tuple(pieces))
 
-    def render(self, obj: object) -> str | None:
-        """The key for `obj`, or None when a path ends in None (no such page)."""
-        values = {}
-        for path in self.paths:
-            value = obj
-            for attribute in path:
-                value = getattr(value, attribute, None)
-                if value is None:
-                    return None
-            values[path] = value
-        return self.render_values(values)
-
     def render_values(self, values: dict[tuple[str, ...], object]) -> str:
         """The key from the value at the end of each path (every path must have one)."""
         return "".join(literal if path is None else literal + str(values[path]) for literal, path in self.parts)

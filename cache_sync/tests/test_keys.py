@@ -1,19 +1,20 @@
-from types import SimpleNamespace
-
 import pytest
 
+from cache_sync.affected import affected_keys
 from cache_sync.keys import KeyTemplate, TemplateSyntaxError
+from cache_sync.outbox import Change
 
 
-def test_a_template_renders_fields_and_forward_relations():
-    product = SimpleNamespace(slug="jade-teapot", category=SimpleNamespace(slug="tea"))
-    assert KeyTemplate.parse("category:{category.slug}").render(product) == "category:tea"
-    assert KeyTemplate.parse("product:{slug}").render(product) == "product:jade-teapot"
-    assert KeyTemplate.parse("home").render(product) == "home"
+def test_a_template_renders_the_value_at_the_end_of_each_path():
+    assert KeyTemplate.parse("category:{category.slug}").render_values({("category", "slug"): "tea"}) == "category:tea"
+    assert KeyTemplate.parse("product:{slug}").render_values({("slug",): "jade-teapot"}) == "product:jade-teapot"
+    assert KeyTemplate.parse("home").render_values({}) == "home"
 
 
+@pytest.mark.django_db
 def test_a_missing_relation_renders_no_key():
-    assert KeyTemplate.parse("category:{category.slug}").render(SimpleNamespace(category=None)) is None
+    change = Change(0, "testapp.Book", [{"pk": 1, "slug": "odes", "shelf_id": None}])
+    assert list(affected_keys([change], "default").all_keys()) == ["book:odes"]
 
 
 def test_match_recovers_the_placeholder_values():
