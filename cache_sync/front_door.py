@@ -5,6 +5,8 @@
 A GET or HEAD without the session cookie, for a URL whose view is a
 `@cached_page`, is looked up in Redis with one round trip; a hit is answered
 from the stored bytes, before sessions, authentication, CSRF and messages run.
+(Under WSGI, `cache_sync.wsgi.front_door` answers those hits even before Django
+builds its request, and hands the misses' leases to this middleware.)
 A miss takes the lease and goes through the whole stack; when the response comes
 back here, after every other middleware, it is stored if Django's page-cache
 rules allow (storable.py). Signed-in visitors are served by the decorator inside
@@ -35,6 +37,24 @@ def cached_view_at(path: str) -> ResolverMatch | None:
     return match if hasattr(match.func, "cached_page") else None
 
 
+READ_BEFORE_DJANGO = "cache_sync.read"  # the environ key of a read the WSGI layer made
+
+
+def anonymous_read(request: HttpRequest) -> PageRead | None:
+    """For an anonymous GET or HEAD of a cached page, its read (a hit, or a lease to build under); else None."""
+    if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return None
+    match = cached_view_at(request.path_info)
+    if match is None:
+        return None
+    try:
+        request.get_host()  # a host outside ALLOWED_HOSTS gets Django's 400, never a page
+    except DisallowedHost:
+        return None
+    page = match.func.cached_page
+    return read_page(page, page.key(match.kwargs), page.variant(request, match.route, anonymous=True))
+
+
 class FrontDoorMiddleware:
     sync_capable = True
     async_capable = True
@@ -62,17 +82,10 @@ class FrontDoorMiddleware:
     def answer(self, request: HttpRequest) -> HttpResponse | None:
         """The stored page for an anonymous GET, or None (and maybe a lease on the request)."""
         request._cache_sync_front_door = True
-        if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        # Under the WSGI layer, the read is made already (and is not a hit).
+        read = request.META.pop(READ_BEFORE_DJANGO) if READ_BEFORE_DJANGO in request.META else anonymous_read(request)
+        if read is None:
             return None
-        match = cached_view_at(request.path_info)
-        if match is None:
-            return None
-        try:
-            request.get_host()  # a host outside ALLOWED_HOSTS gets Django's 400, never a page
-        except DisallowedHost:
-            return None
-        page = match.func.cached_page
-        read = read_page(page, page.key(match.kwargs), page.variant(request, match.route, anonymous=True))
         if read.status == "hit":
             return mark(decode_page(read.result.page), "hit")
         request._cache_sync_read = read

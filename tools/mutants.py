@@ -66,6 +66,30 @@ MUTANTS = [
         "",
     ),
     Mutant(
+        "store: the one-HMGET hit serves a page stored by another run of the server",
+        "store.py",
+        "if page is None or stored_run != run or int(expires) <= time.time() * 1000:",
+        "if page is None or int(expires) <= time.time() * 1000:",
+    ),
+    Mutant(
+        "store: a connection keeps the run id it learnt after it reconnects",
+        "store.py",
+        "connection.register_connect_callback(self._forget_run)",
+        "pass",
+    ),
+    Mutant(
+        "store: the one-HMGET hit serves a page past its expiry",
+        "store.py",
+        "if page is None or stored_run != run or int(expires) <= time.time() * 1000:",
+        "if page is None or stored_run != run:",
+    ),
+    Mutant(
+        "wsgi: the middleware reads again instead of taking over the layer's read (and its lease)",
+        "front_door.py",
+        "if READ_BEFORE_DJANGO in request.META else anonymous_read(request)",
+        "if False else anonymous_read(request)",
+    ),
+    Mutant(
         "delivery: observers' signal is sent with send() (a failing listener stops delivery)",
         "delivery.py",
         "keys_invalidated.send_robust(",

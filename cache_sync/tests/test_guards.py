@@ -1,6 +1,7 @@
 """The stale-set guard and the stampede guard of the read path, on real Redis."""
 
 import threading
+import time
 
 import pytest
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.test import Client, override_settings
 
 from cache_sync import pages
 from cache_sync.tests import factories
+from cache_sync.tests.helpers import cached
 from cache_sync.tests.testapp import views
 from cache_sync.tests.testapp.models import Book
 
@@ -154,3 +156,10 @@ def test_prevented_stale_sets_and_hits_are_counted(monkeypatch, odes):
     after = stats.totals()
     assert after["stale_set_prevented"] - before["stale_set_prevented"] == 1
     assert after["hit"] - before["hit"] == 1
+
+
+def test_a_variant_past_its_timeout_is_not_served(odes):
+    with override_settings(CACHE_SYNC={**settings.CACHE_SYNC, "TIMEOUT": 0.05}):
+        cached(Client(), "/books/odes/")
+        time.sleep(0.06)
+        assert Client().get("/books/odes/")["X-Cache"] == "miss"

@@ -1,0 +1,92 @@
+"""The front door as a WSGI layer: anonymous hits answered before Django handles the request."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import request_started
+from django.core.wsgi import get_wsgi_application
+from django.test import RequestFactory, override_settings
+
+from cache_sync.tests import factories
+from cache_sync.tests.testapp import middleware
+from cache_sync.wsgi import front_door
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def odes():
+    return factories.book(factories.shelf("poetry"), "odes", "Odes")
+
+
+@pytest.fixture
+def app():
+    return front_door(get_wsgi_application())
+
+
+@pytest.fixture
+def requests_django_handled():
+    handled = []
+
+    def count(**kwargs):
+        handled.append(1)
+
+    request_started.connect(count)
+    yield handled
+    request_started.disconnect(count)
+
+
+def call(app, method: str = "GET", path: str = "/books/odes/", **headers) -> tuple[str, dict, bytes]:
+    environ = getattr(RequestFactory(), method.lower())(path, **headers).environ
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer.update(status=status, headers=dict(headers))
+
+    body = app(environ, start_response)
+    try:
+        content = b"".join(body)
+    finally:
+        getattr(body, "close", lambda: None)()
+    return answer["status"], answer["headers"], content
+
+
+def test_a_hit_is_answered_without_django_handling_the_request(app, odes, requests_django_handled):
+    status, headers, first = call(app)
+    assert (status, headers["X-Cache"], len(requests_django_handled)) == ("200 OK", "miss", 1)
+    middleware.calls.clear()
+    status, headers, second = call(app)
+    assert (status, headers["X-Cache"]) == ("200 OK", "hit")
+    assert second == first and b"Odes" in second
+    assert len(requests_django_handled) == 1 and middleware.calls == []
+
+
+def test_a_head_hit_has_the_headers_and_no_body(app, odes):
+    _, get_headers, _ = call(app)
+    status, headers, content = call(app, "HEAD")
+    assert (status, headers["X-Cache"], content) == ("200 OK", "hit", b"")
+    assert headers["Content-Type"] == get_headers["Content-Type"]
+
+
+def test_a_miss_hands_its_lease_to_the_middleware_which_stores_the_page(app, odes, page_family):
+    """Were the middleware to read again, it would meet the layer's own lease, wait, and store nothing."""
+    assert call(app)[1]["X-Cache"] == "miss"
+    assert any(field.startswith(b"b:") for field in page_family("book:odes"))
+    assert not any(field.startswith(b"l:") for field in page_family("book:odes"))
+
+
+def test_a_visitor_with_a_session_cookie_goes_to_django(app, odes, requests_django_handled):
+    call(app)
+    call(app, HTTP_COOKIE="sessionid=abc")
+    assert len(requests_django_handled) == 2
+
+
+def test_a_host_outside_allowed_hosts_is_left_to_django(app, odes, requests_django_handled):
+    """Django decides (its CommonMiddleware answers 400); the layer never answers for such a host."""
+    call(app)
+    call(app, HTTP_HOST="evil.example")
+    assert len(requests_django_handled) == 2
+
+
+def test_the_layer_refuses_a_project_without_the_front_door_middleware_first(settings):
+    with override_settings(MIDDLEWARE=settings.MIDDLEWARE[1:]), pytest.raises(ImproperlyConfigured, match="MIDDLEWARE"):
+        front_door(get_wsgi_application())

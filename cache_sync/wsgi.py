@@ -1,0 +1,55 @@
+"""The front door as a WSGI layer: anonymous hits answered before Django handles the request.
+
+    # website/wsgi.py
+    application = front_door(get_wsgi_application())
+
+For a hit, this skips what every Django request costs even when its view does
+nothing: the request signals (which close and check database connections and
+caches), the URL resolution and middleware of the handler, and the
+`HttpResponse`: the stored headers and body go straight to the server. Anything
+else (a miss, a signed-in visitor, a POST) goes to Django, where
+`FrontDoorMiddleware`, which must come first in MIDDLEWARE, takes over the read
+made here (a miss's lease) and stores the page after every middleware has run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.handlers.wsgi import WSGIRequest
+
+logger = logging.getLogger(__name__)
+
+MIDDLEWARE = "cache_sync.front_door.FrontDoorMiddleware"
+
+
+def front_door(application):
+    """Wrap Django's WSGI application (after `django.setup()`) so that anonymous hits never reach it."""
+    # Imported here: a project's wsgi.py imports this module before Django is set up.
+    from . import stats
+    from .front_door import READ_BEFORE_DJANGO, anonymous_read
+    from .page_bytes import CACHE_HEADER
+
+    if not settings.MIDDLEWARE or settings.MIDDLEWARE[0] != MIDDLEWARE:
+        raise ImproperlyConfigured(f"cache_sync.wsgi.front_door needs MIDDLEWARE[0] = {MIDDLEWARE!r}")
+
+    def serve(environ, start_response):
+        request = WSGIRequest(environ)
+        try:
+            read = anonymous_read(request)
+        except Exception:  # Django's handler will meet the same error and answer it as it answers errors
+            logger.exception("cache_sync front door: passing %s to Django", request.path)
+            return application(environ, start_response)
+        if read is None or read.status != "hit":
+            environ[READ_BEFORE_DJANGO] = read
+            return application(environ, start_response)
+        stats.count("hit")
+        header_line, _, body = read.result.page.partition(b"\n")
+        headers = [*json.loads(header_line).items(), (CACHE_HEADER, "hit")]
+        start_response("200 OK", headers)
+        return [b"" if request.method == "HEAD" else body]
+
+    return serve
