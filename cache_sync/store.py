@@ -158,12 +158,12 @@ class PageStore:
         return self._make_key(f"{{{key}}}")
 
     def read(self, key: str, variant: str, *, guarded: bool, lease_ms: int) -> ReadResult:
-        token = secrets.token_hex(8) if guarded else ""
         family = self.family(key)
         with _unavailable_on_error():
             page = self._fresh_page(family, variant)
             if page is not None:
                 return ReadResult("hit", page=page)
+            token = secrets.token_hex(8) if guarded else ""
             status, payload = self._read(keys=[family], args=[variant, token, lease_ms, int(guarded)])
         status = status.decode()
         if status == "hit":
