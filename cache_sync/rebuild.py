@@ -6,27 +6,34 @@ address (built_requests.py), through the same guarded read path as any reader.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from django.contrib.auth import get_user_model
+from django.http import Http404, HttpResponse, QueryDict
 from django.urls import get_resolver
 
 from . import stats
-from .pages import CachedPage, _pages, _render, read_page, route_of, store_or_release
+from .pages import CachedPage, _pages, _render, read_page, route_of, store_or_release, user_fingerprint
 from .signals import key_rebuilt
 
 
-def find_page(key: str) -> tuple[CachedPage, dict[str, str]] | None:
-    """The cached view that serves `key`, and its URL keyword arguments."""
+class UnbuildableVariant(Exception):
+    """A stored variant that cannot be built again (a visitor since renamed or deleted, an unknown route)."""
+
+
+def pages_for(key: str) -> list[tuple[CachedPage, dict[str, str]]]:
+    """Every cached view that serves `key` (several URL patterns may share a template), with its URL arguments."""
     get_resolver().url_patterns  # imports the views, whose decorators register the pages  # noqa: B018
+    found = []
     for page in _pages:
         kwargs = page.template.match(key)
         if kwargs is not None:
-            return page, kwargs
-    return None
+            found.append((page, kwargs))
+    return found
 
 
-def anonymous_variant(page: CachedPage, kwargs: dict[str, str]) -> str | None:
-    request = page.anonymous_request(kwargs)
-    return page.variant(request, route_of(request.path), anonymous=True)
+def find_page(key: str) -> tuple[CachedPage, dict[str, str]] | None:
+    """The first cached view that serves `key`, and its URL keyword arguments."""
+    return next(iter(pages_for(key)), None)
 
 
 def render_fresh(key: str) -> HttpResponse | None:
@@ -39,6 +46,42 @@ def render_fresh(key: str) -> HttpResponse | None:
         return _render(page.view(page.anonymous_request(kwargs), **kwargs))
     except Http404:
         return None
+
+
+def render_variant(key: str, variant: str) -> HttpResponse | None:
+    """The page of one stored variant (`route|visitor|query|headers`) built from the database now; None if gone."""
+    for page, kwargs in pages_for(key):
+        request = page.anonymous_request(kwargs)
+        route = route_of(request.path)
+        if variant.startswith(f"{route}|"):
+            break
+    else:
+        raise UnbuildableVariant("no URL pattern of this key has its route")
+    visitor, _, rest = variant[len(route) + 1 :].partition("|")
+    query, _, rest = rest.partition("|")
+    request.META["QUERY_STRING"] = query
+    request.GET = QueryDict(query)
+    count = len(page.vary_on_headers)
+    for name, value in zip(page.vary_on_headers, rest.split("|", count - 1) if count else [], strict=False):
+        if value:
+            request.META[f"HTTP_{name.upper().replace('-', '_')}"] = value
+    if visitor != "anon":
+        request.user = _visitor(visitor)
+    try:
+        if iscoroutinefunction(page.view):
+            return _render(async_to_sync(page.view)(request, **kwargs))
+        return _render(page.view(request, **kwargs))
+    except Http404:
+        return None
+
+
+def _visitor(visitor: str):
+    """The user of a signed-in variant `u<pk>.<fingerprint>`, if that is still who they are."""
+    pk, _, fingerprint = visitor[1:].partition(".")
+    user = get_user_model()._default_manager.filter(pk=pk).first()
+    if user is None or user_fingerprint(user) != fingerprint:
+        raise UnbuildableVariant(f"visitor {pk} was deleted or renamed since (this variant is never served)")
+    return user
 
 
 def rebuild_pages(sender, rebuild: tuple[str, ...] = (), **kwargs) -> None:

@@ -211,10 +211,15 @@ class PageStore:
         with _unavailable_on_error():
             self._release(keys=[self.family(key)], args=[variant, token])
 
-    def cached_page(self, key: str, variant: str) -> bytes | None:
-        """The stored page of one variant, expired or not (for verification, not serving)."""
+    def cached_variants(self, key: str) -> dict[str, bytes]:
+        """Every stored page of `key`'s family by variant, expired or not (for verification, not serving)."""
         with _unavailable_on_error():
-            return self.client.hget(self.family(key), f"b:{variant}")
+            fields = self.client.hgetall(self.family(key))
+        return {name[2:].decode(): page for name, page in fields.items() if name.startswith(b"b:")}
+
+    def ping(self) -> None:
+        with _unavailable_on_error():
+            self.client.ping()
 
     def cached_keys(self) -> Iterator[str]:
         """Every rule key with a family in Redis. Uses SCAN: for commands, never the write path."""

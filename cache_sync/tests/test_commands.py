@@ -6,8 +6,12 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
 
+from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories
+from cache_sync.tests.fixtures import free_port
+from cache_sync.tests.helpers import cached
 from cache_sync.triggers import install_triggers, installed_triggers
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,6 +30,32 @@ def run(*args: str) -> str:
 
 def test_explain_lists_the_keys_a_change_touches(odes):
     assert run("explain", "testapp.Shelf", str(odes.shelf.pk)).split() == ["shelf:poetry", "book:odes"]
+
+
+def test_explain_takes_a_unique_field_as_well_as_the_primary_key(odes):
+    assert run("explain", "testapp.Book", "odes").split() == ["book:odes", "shelf:poetry"]
+
+
+def test_explain_says_whether_the_model_or_the_row_is_unknown(odes):
+    with pytest.raises(CommandError, match=r"No testapp\.Book has pk or slug 'lapis'"):
+        run("explain", "testapp.Book", "lapis")
+    with pytest.raises(CommandError, match=r"Unknown model 'testapp\.Lapis'"):
+        run("explain", "testapp.Lapis", "1")
+
+
+def test_commands_say_in_one_line_that_redis_does_not_answer(cache_on):
+    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    for command in (["stats"], ["verify"], ["warm"]):
+        with pytest.raises(CommandError, match="does not answer") as raised:
+            run(*command)
+        assert "\n" not in str(raised.value)
+
+
+def test_invalidate_without_redis_says_the_keys_wait_in_the_outbox(cache_on):
+    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(CommandError, match="wait in the outbox"):
+        run("invalidate", "book:odes")
+    assert OutboxEntry.objects.exists()
 
 
 def test_invalidate_on_demand(client, odes):
@@ -59,7 +89,7 @@ def triggers_dropped(table: str):
 
 def test_verify_finds_a_page_changed_behind_the_caches_back(odes):
     run("warm")
-    assert "0 differ" in run("verify")
+    assert "0 key(s) differ" in run("verify")
     with triggers_dropped("testapp_book"), connection.cursor() as cursor:
         cursor.execute("UPDATE testapp_book SET title = 'Behind its back'")
         out = StringIO()
@@ -70,3 +100,23 @@ def test_verify_finds_a_page_changed_behind_the_caches_back(odes):
 
 def test_install_triggers_reports_what_it_did():
     assert "Created 0 trigger(s), dropped 0" in run("install-triggers")
+
+
+def test_verify_checks_every_variant_and_names_the_fix(odes):
+    cached(Client(), "/shelves/poetry/?page=2")  # only a variant with a query is cached
+    with triggers_dropped("testapp_shelf"), connection.cursor() as cursor:
+        cursor.execute("UPDATE testapp_shelf SET name = 'Behind its back'")
+        out = StringIO()
+        with pytest.raises(CommandError, match="cache_sync invalidate shelf:poetry"):
+            call_command("cache_sync", "verify", stdout=out)
+    assert "differs: shelf:poetry" in out.getvalue() and "page=2" in out.getvalue()
+
+
+def test_verify_builds_a_signed_in_variant_as_its_visitor(odes, django_user_model):
+    reader = django_user_model.objects.create_user("ann")
+    client = Client()
+    client.force_login(reader)
+    cached(client, "/greetings/home/")
+    assert "1 cached page variant(s): 0 key(s) differ" in run("verify")
+    django_user_model.objects.filter(pk=reader.pk).update(username="anne")  # her old variant is never served again
+    assert "could not be built again: 0 key(s) differ" in run("verify")

@@ -7,18 +7,23 @@ import signal
 import threading
 from itertools import islice
 
+import redis
 from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, models
 from django.utils import timezone
 
 from cache_sync import outbox, relay, stats
 from cache_sync.api import invalidate_keys, keys_for
 from cache_sync.conf import get_config
 from cache_sync.page_bytes import decode_page
-from cache_sync.rebuild import anonymous_variant, find_page, rebuild_page, render_fresh
-from cache_sync.store import StoreUnavailable, get_store
+from cache_sync.rebuild import UnbuildableVariant, find_page, rebuild_page, render_variant
+from cache_sync.store import StoreUnavailable, breaker, get_store
 from cache_sync.triggers import install_triggers
+
+SUGGESTED_KEYS = 20  # keys named in the `invalidate` command that verify suggests
 
 
 class Command(BaseCommand):
@@ -29,7 +34,7 @@ class Command(BaseCommand):
         sub.add_parser("rules", help="print the configured rules")
         explain = sub.add_parser("explain", help="keys that a change of one object touches")
         explain.add_argument("model", help="app_label.ModelName")
-        explain.add_argument("pk")
+        explain.add_argument("id", help="the primary key, or the value of a unique field (a slug)")
         invalidate = sub.add_parser("invalidate", help="invalidate rule keys now, e.g. home category:tea")
         invalidate.add_argument("keys", nargs="+")
         warm = sub.add_parser("warm", help="fill the anonymous pages of the configured models' rows")
@@ -41,11 +46,16 @@ class Command(BaseCommand):
         relay = sub.add_parser("relay", help="deliver changes that their writers did not, and keep doing so")
         relay.add_argument("--database", default=DEFAULT_DB_ALIAS)
         relay.add_argument("--once", action="store_true", help="deliver what is pending, then exit")
-        verify = sub.add_parser("verify", help="compare cached anonymous pages with pages built from the database")
+        verify = sub.add_parser("verify", help="compare every cached page variant with one built from the database")
         verify.add_argument("--sample", type=int, default=1000, help="cached keys to check at most")
 
     def handle(self, *args, action, **options):
-        getattr(self, f"handle_{action.replace('-', '_')}")(**options)
+        try:
+            getattr(self, f"handle_{action.replace('-', '_')}")(**options)
+        except (StoreUnavailable, redis.RedisError) as error:
+            alias = get_config().cache_alias
+            location = settings.CACHES.get(alias, {}).get("LOCATION", "?")
+            raise CommandError(f"Redis of cache {alias!r} ({location}) does not answer: {error}") from None
 
     def handle_rules(self, **options):
         config = get_config()
@@ -56,14 +66,14 @@ class Command(BaseCommand):
             for accessor, templates in rule.related:
                 self.stdout.write(f"  related {accessor}: {', '.join(t.text for t in templates)}")
 
-    def handle_explain(self, model, pk, **options):
+    def handle_explain(self, model, id, **options):
         try:
             model_class = apps.get_model(model)
-            obj = model_class._base_manager.get(pk=pk)
         except (LookupError, ValueError) as error:
-            raise CommandError(f"Unknown model {model!r}: {error}") from None
-        except model_class.DoesNotExist:
-            raise CommandError(f"No {model} with pk {pk}.") from None
+            raise CommandError(f"Unknown model {model!r} (give app_label.ModelName): {error}") from None
+        obj, fields = find_object(model_class, id)
+        if obj is None:
+            raise CommandError(f"No {model_class._meta.label} has {' or '.join(fields)} {id!r}.")
         keys = keys_for(obj)
         if not keys:
             self.stdout.write(f"{model} has no rule in CACHE_SYNC: its changes touch no key.")
@@ -71,6 +81,7 @@ class Command(BaseCommand):
             self.stdout.write(key)
 
     def handle_warm(self, limit, **options):
+        get_store(get_config().cache_alias).ping()
         filled = 0
         for rule in get_config().rules:
             for obj in apps.get_model(rule.model)._base_manager.all()[:limit]:
@@ -82,20 +93,30 @@ class Command(BaseCommand):
 
     def handle_verify(self, sample, **options):
         store = get_store(get_config().cache_alias)
-        checked = differ = 0
+        store.ping()
+        checked = unbuildable = 0
+        differing: list[str] = []
         for key in islice(store.cached_keys(), sample):
-            found = find_page(key)
-            cached = found and store.cached_page(key, anonymous_variant(*found))
-            if not cached:
-                continue
-            checked += 1
-            fresh = render_fresh(key)
-            if fresh is None or decode_page(cached).content != fresh.content:
-                differ += 1
-                self.stdout.write(f"differs: {key}")
-        self.stdout.write(f"Checked {checked} cached page(s): {differ} differ from the database.")
-        if differ:
-            raise CommandError(f"{differ} cached page(s) differ from the database.")
+            for variant, cached in store.cached_variants(key).items():
+                try:
+                    fresh = render_variant(key, variant)
+                except UnbuildableVariant as reason:
+                    unbuildable += 1
+                    self.stdout.write(f"skipped: {key} [{variant}]: {reason}", self.style.WARNING)
+                    continue
+                checked += 1
+                if fresh is None or decode_page(cached).content != fresh.content:
+                    self.stdout.write(f"differs: {key} [{variant}]")
+                    if key not in differing:
+                        differing.append(key)
+        skipped = f", {unbuildable} could not be built again" if unbuildable else ""
+        self.stdout.write(f"Checked {checked} cached page variant(s){skipped}: {len(differing)} key(s) differ.")
+        if differing:
+            named = " ".join(differing[:SUGGESTED_KEYS]) + (" ..." if len(differing) > SUGGESTED_KEYS else "")
+            raise CommandError(
+                f"{len(differing)} cached key(s) differ from the database. "
+                f"Drop them with: manage.py cache_sync invalidate {named}"
+            )
 
     def handle_stats(self, database, **options):
         for event, n in stats.totals().items():
@@ -127,4 +148,24 @@ class Command(BaseCommand):
 
     def handle_invalidate(self, keys, **options):
         invalidate_keys(keys)
+        if breaker.owes_catch_up:
+            raise CommandError(
+                f"Redis does not answer: {len(keys)} key(s) wait in the outbox; the relay delivers them when it does."
+            )
         self.stdout.write(self.style.SUCCESS(f"Invalidated {len(keys)} key(s)."))
+
+
+def find_object(model_class: type[models.Model], value: str) -> tuple[models.Model | None, list[str]]:
+    """The row whose primary key, or one of whose unique fields, equals `value`; and the fields tried."""
+    fields = [model_class._meta.pk] + [
+        field for field in model_class._meta.concrete_fields if field.unique and not field.primary_key
+    ]
+    for field in fields:
+        try:
+            typed = field.to_python(value)
+        except ValidationError:
+            continue
+        found = model_class._base_manager.filter(**{field.attname: typed}).first()
+        if found is not None:
+            return found, [field.name for field in fields]
+    return None, ["pk" if field.primary_key else field.name for field in fields]
