@@ -34,11 +34,13 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import redis
 from django.core.cache import caches
 from django_redis import get_redis_connection
 from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
 
 logger = logging.getLogger(__name__)
 
@@ -145,14 +147,29 @@ class PageStore:
     def __init__(self, cache_alias: str) -> None:
         self.cache_alias = cache_alias
         self._make_key = caches[cache_alias].make_key  # looked up once: family() runs per invalidated key
-        self.client = get_redis_connection(cache_alias)
-        self._read = self.client.register_script(READ_SCRIPT)
-        self._store = self.client.register_script(STORE_SCRIPT)
-        self._release = self.client.register_script(RELEASE_SCRIPT)
-        # The run id of the server behind each pooled connection; a cluster client reads through the script.
-        self._run_of: weakref.WeakKeyDictionary | None = (
-            None if isinstance(self.client, RedisCluster) else weakref.WeakKeyDictionary()
-        )
+        # The run id of the server behind each pooled connection (on a cluster, of each node's).
+        self._run_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    # Connected on first use, inside `_unavailable_on_error`: a cluster client connects as it is made.
+    @cached_property
+    def client(self) -> redis.Redis | RedisCluster:
+        return get_redis_connection(self.cache_alias)
+
+    @cached_property
+    def is_cluster(self) -> bool:
+        return isinstance(self.client, RedisCluster)
+
+    @cached_property
+    def _read(self):
+        return self.client.register_script(READ_SCRIPT)
+
+    @cached_property
+    def _store(self):
+        return self.client.register_script(STORE_SCRIPT)
+
+    @cached_property
+    def _release(self):
+        return self.client.register_script(RELEASE_SCRIPT)
 
     def family(self, key: str) -> str:
         return self._make_key(f"{{{key}}}")
@@ -172,9 +189,10 @@ class PageStore:
 
     def _fresh_page(self, family: str, variant: str) -> bytes | None:
         """The variant's page if one HMGET shows it fresh and of the server's current run, else None."""
-        if self._run_of is None:
-            return None
-        pool = self.client.connection_pool
+        if self.is_cluster:  # the node that holds the family's slot, as the client last learnt it
+            pool = self.client.get_redis_connection(self.client.get_node_from_key(family)).connection_pool
+        else:
+            pool = self.client.connection_pool
         connection = pool.get_connection()
         try:
             fields = ("HMGET", family, f"b:{variant}", f"x:{variant}", "r")
@@ -186,7 +204,10 @@ class PageStore:
                 self._run_of[connection] = run
             else:
                 connection.send_command(*fields)
-            page, expires, stored_run = connection.read_response()
+            try:
+                page, expires, stored_run = connection.read_response()
+            except redis.ResponseError:
+                return None  # MOVED or ASK: the slot moved; the script's call follows the redirection
             if self._run_of.get(connection) is not run:
                 return None  # it reconnected meanwhile: the run that answered is not known
         finally:
@@ -255,8 +276,8 @@ class PageStore:
         families = [self.family(key) for key in keys]
         if not families:
             return 0
-        per_command = 1 if isinstance(self.client, RedisCluster) else UNLINK_BATCH
         with _unavailable_on_error():
+            per_command = 1 if self.is_cluster else UNLINK_BATCH
             pipe = self.client.pipeline(transaction=False)
             for start in range(0, len(families), per_command):
                 pipe.unlink(*families[start : start + per_command])
@@ -300,7 +321,7 @@ class _unavailable_on_error:
         breaker.check()
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc is not None and isinstance(exc, redis.RedisError | OSError):
+        if exc is not None and isinstance(exc, redis.RedisError | RedisClusterException | OSError):
             breaker.trip()
             raise StoreUnavailable(str(exc)) from exc
         return False

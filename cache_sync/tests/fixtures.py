@@ -3,6 +3,7 @@ a real Redis emptied around each test, a Redis server the test owns, round-trip 
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import signal
@@ -14,6 +15,11 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+
+
+def suite_cache() -> dict:
+    """The cache as the settings module defines it, whatever a test moved it to."""
+    return importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"]).CACHES["default"]
 
 
 def database_url(settings_dict: dict) -> str:
@@ -93,6 +99,11 @@ def site_env():
         **os.environ,
         "DATABASE_URL": database_url(connection.settings_dict),
         "REDIS_URL": settings.CACHES["default"]["LOCATION"],
+        "CACHE_SYNC_TEST_TOPOLOGY": (
+            os.environ.get("CACHE_SYNC_TEST_TOPOLOGY", "single")
+            if settings.CACHES["default"]["LOCATION"] == suite_cache()["LOCATION"]
+            else "single"  # moved to a server of its own by cache_on
+        ),
         "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", ""),
     }
@@ -163,9 +174,15 @@ def own_redis(tmp_path):
 
 @pytest.fixture
 def cache_on(settings):
-    """`cache_on(url)`: the page cache moves to the Redis at `url` for the rest of the test."""
+    """`cache_on(url)`: the page cache moves to the single Redis server at `url` for the rest of the test
+    (whatever topology the suite runs against); `cache_on(suite_cache()["LOCATION"])` moves it back."""
 
     def move(url: str) -> None:
-        settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
+        suite = suite_cache()
+        if url == suite["LOCATION"]:
+            settings.CACHES = {"default": suite}
+            return
+        options = {name: value for name, value in suite.get("OPTIONS", {}).items() if name.startswith("SOCKET_")}
+        settings.CACHES = {"default": {**suite, "LOCATION": url, "OPTIONS": options}}
 
     return move

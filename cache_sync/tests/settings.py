@@ -65,6 +65,22 @@ CACHES = {
     }
 }
 
+# The suite also runs against a Redis Cluster and behind Sentinel (`python -m tools.topology`).
+TOPOLOGY = os.environ.get("CACHE_SYNC_TEST_TOPOLOGY", "single")
+if TOPOLOGY == "cluster":
+    CACHES["default"]["LOCATION"] = f"{REDIS_URL.rsplit('/', 1)[0]}/0"  # a cluster has database 0 only
+    CACHES["default"]["OPTIONS"]["CLIENT_CLASS"] = "cache_sync.cluster.ClusterClient"
+elif TOPOLOGY == "sentinel":
+    CACHES["default"]["LOCATION"] = f"redis://{os.environ['CACHE_SYNC_TEST_SENTINEL_SERVICE']}/14"
+    CACHES["default"]["OPTIONS"].update(
+        CLIENT_CLASS="django_redis.client.SentinelClient",
+        CONNECTION_FACTORY="django_redis.pool.SentinelConnectionFactory",
+        SENTINELS=[
+            (host, int(port))
+            for host, port in (address.split(":") for address in os.environ["CACHE_SYNC_TEST_SENTINELS"].split(","))
+        ],
+    )
+
 CACHE_SYNC = {
     "BASE_URL": "https://shelves.example",
     "RULES": {

@@ -95,7 +95,7 @@ def test_a_running_relay_delivers_a_killed_writers_change(client, odes, child_en
 
 def test_a_command_that_could_not_reach_redis_leaves_its_change_to_the_relay(client, odes, child_env):
     cached(client, "/books/odes/")
-    no_redis = {**child_env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    no_redis = {**child_env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "CACHE_SYNC_TEST_TOPOLOGY": "single"}
     update = "from cache_sync.tests.testapp.models import Book; Book.objects.update(title='Offline Odes')"
     subprocess.run(manage("shell", "-c", update), env=no_redis, cwd=ROOT, check=True)
     assert "Offline Odes" not in page(client, "/books/odes/")  # other processes reach Redis: stale until delivered

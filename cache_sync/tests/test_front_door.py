@@ -223,6 +223,7 @@ def test_after_an_outage_a_reader_delivers_what_other_writers_left_before_it_ser
             "DJANGO_SETTINGS_MODULE": "cache_sync.tests.settings",
             "PYTHONPATH": str(root),
             "REDIS_URL": own_redis.url,
+            "CACHE_SYNC_TEST_TOPOLOGY": "single",
         }
         update = "from cache_sync.tests.testapp.models import Book; Book.objects.update(title='Elsewhere')"
         subprocess.run([sys.executable, "-m", "django", "shell", "-c", update], env=env, cwd=root, check=True)

