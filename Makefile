@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m tools.stack
 
-.PHONY: run test lint test-site test-library mutants loadtest bench
+.PHONY: run test lint test-site test-library test-topologies mutants loadtest bench
 
 # One stamp per requirements set: `make run` installs the runtime only.
 $(VENV)/bin/python:
@@ -38,6 +38,11 @@ test-site:
 
 test-library:
 	cd cache_sync && ../$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# cache_sync's suite against a 3-master Redis Cluster and behind Sentinel, each started for the run.
+test-topologies: $(VENV)/.dev
+	$(STACK) exec -- $(PY) -m tools.topology cluster -- $(MAKE) --no-print-directory test-library
+	$(STACK) exec -- $(PY) -m tools.topology sentinel -- $(MAKE) --no-print-directory test-library
 
 # Each deliberate breakage of cache_sync must make its suite fail.
 mutants: $(VENV)/.dev

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cache_sync.tests.topologies import SENTINEL_SERVICE, Cluster, SentinelGroup
+from cache_sync.tests.topologies import Cluster, SentinelGroup
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             servers = SentinelGroup(Path(workdir))
             env["CACHE_SYNC_TEST_SENTINELS"] = ",".join(f"{host}:{port}" for host, port in servers.sentinels)
-            env["CACHE_SYNC_TEST_SENTINEL_SERVICE"] = SENTINEL_SERVICE
+            env["CACHE_SYNC_TEST_SENTINEL_SERVICE"] = servers.service
         with servers:
             print(f"Redis {args.topology} up; running: {' '.join(command)}", flush=True)
             return subprocess.run(command, env=env).returncode

@@ -17,8 +17,6 @@ from redis.sentinel import Sentinel
 
 from .fixtures import free_port, redis_server_binary
 
-SENTINEL_SERVICE = "cache-sync"
-
 
 def free_cluster_port() -> int:
     """A free port whose cluster bus port (10,000 higher, at most 65,535) is free too."""
@@ -129,14 +127,16 @@ class SentinelGroup(_Servers):
         super().__init__(workdir)
         self.master_port, self.replica_port = free_port(), free_port()
         self.sentinel_ports = [free_port() for _ in range(3)]
+        # Named after its master: django-redis keeps connection pools per URL for the whole process.
+        self.service = f"cache-sync-{self.master_port}"
 
     def start(self) -> None:
         self._start(self.master_port, "--save", "")
         self._start(self.replica_port, "--save", "", "--replicaof", "127.0.0.1", str(self.master_port))
         monitor = (
-            f"sentinel monitor {SENTINEL_SERVICE} 127.0.0.1 {self.master_port} 2\n"
-            f"sentinel down-after-milliseconds {SENTINEL_SERVICE} 400\n"
-            f"sentinel failover-timeout {SENTINEL_SERVICE} 2000\n"
+            f"sentinel monitor {self.service} 127.0.0.1 {self.master_port} 2\n"
+            f"sentinel down-after-milliseconds {self.service} 400\n"
+            f"sentinel failover-timeout {self.service} 2000\n"
         )
         for port in self.sentinel_ports:
             self._start(port, "--sentinel", config=monitor)
@@ -154,4 +154,4 @@ class SentinelGroup(_Servers):
         return [("127.0.0.1", port) for port in self.sentinel_ports]
 
     def master_address(self) -> tuple[str, int]:
-        return Sentinel(self.sentinels).discover_master(SENTINEL_SERVICE)
+        return Sentinel(self.sentinels).discover_master(self.service)
