@@ -54,3 +54,4 @@ loadtest: $(VENV)/.loadtest
 bench: $(VENV)/.dev
 	$(STACK) exec -- $(PY) -m benchmarks.run $(BENCH_ARGS)
 	$(PY) -m benchmarks.http $(BENCH_HTTP_ARGS)
+	$(PY) -m benchmarks.topologies

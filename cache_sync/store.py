@@ -268,21 +268,52 @@ class PageStore:
     def invalidate(self, keys: Iterable[str]) -> int:
         """Delete each key's family, in one round trip; returns how many keys were sent.
 
-        UNLINK frees the memory off Redis's main thread. Families of different
-        keys may live on different Cluster nodes, so a cluster client gets one
-        command per key (its pipeline splits them by node); a single server
-        gets one command per thousand keys.
+        UNLINK frees the memory off Redis's main thread. A single server gets one
+        command per thousand keys; on a cluster, see `_unlink_on_each_node`.
         """
         families = [self.family(key) for key in keys]
         if not families:
             return 0
         with _unavailable_on_error():
-            per_command = 1 if self.is_cluster else UNLINK_BATCH
+            if self.is_cluster:
+                self._unlink_on_each_node(families)
+                return len(families)
             pipe = self.client.pipeline(transaction=False)
-            for start in range(0, len(families), per_command):
-                pipe.unlink(*families[start : start + per_command])
+            for start in range(0, len(families), UNLINK_BATCH):
+                pipe.unlink(*families[start : start + UNLINK_BATCH])
             pipe.execute()
         return len(families)
+
+    def _unlink_on_each_node(self, families: list[str]) -> None:
+        """One UNLINK per family (families lie in different slots), written to every node before any
+        answer is read: one round trip per node, all at once. redis-py's cluster pipeline costs about
+        30 µs of Python per command; this, a few. A family whose slot has moved (MOVED, ASK) is sent
+        again through the cluster client, which follows the redirection."""
+        by_node: dict[str, tuple[object, list[str]]] = {}
+        for family in families:
+            node = self.client.get_node_from_key(family)
+            by_node.setdefault(node.name, (node, []))[1].append(family)
+        sent, moved = [], []
+        try:
+            for node, names in by_node.values():
+                pool = self.client.get_redis_connection(node).connection_pool
+                connection = pool.get_connection()
+                sent.append((pool, connection, names))
+                connection.send_packed_command(connection.pack_commands([("UNLINK", name) for name in names]))
+            for _pool, connection, names in sent:
+                for name in names:
+                    try:
+                        connection.read_response()
+                    except redis.ResponseError:
+                        moved.append(name)
+        finally:
+            for pool, connection, _names in sent:
+                pool.release(connection)
+        if moved:
+            pipe = self.client.pipeline(transaction=False)
+            for name in moved:
+                pipe.unlink(name)
+            pipe.execute()
 
 
 class _Breaker:
