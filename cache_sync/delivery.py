@@ -22,9 +22,10 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
 
 from . import outbox, stats
 from .affected import AffectedKeys, affected_keys
+from .breaker import StoreUnavailable, breaker
 from .conf import get_config
 from .signals import keys_invalidated
-from .store import StoreUnavailable, breaker, get_store
+from .store import get_store
 
 logger = logging.getLogger(__name__)
 

@@ -28,13 +28,14 @@ from django.urls import NoReverseMatch, URLResolver, get_resolver, resolve, reve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from . import stats
+from .breaker import StoreUnavailable, breaker
 from .built_requests import anonymous_request
 from .conf import get_config
 from .delivery import catch_up
 from .keys import KeyTemplate
 from .page_bytes import CACHE_HEADER, decode_page, encode_page
 from .storable import refusal
-from .store import ReadResult, StoreUnavailable, breaker, get_store
+from .store import ReadResult, get_store
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from django.db import DatabaseError, connections
 
 from . import outbox, stats
+from .breaker import StoreUnavailable
 from .conf import get_config
 from .delivery import deliver_pending
-from .store import StoreUnavailable
 from .triggers import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)

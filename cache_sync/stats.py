@@ -10,7 +10,8 @@ import threading
 import time
 from collections import Counter
 
-from .store import StoreUnavailable, get_store
+from .breaker import StoreUnavailable
+from .store import get_store
 
 EVENTS = (
     "hit",

@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from cache_sync import outbox, relay, stats
 from cache_sync.api import invalidate_keys, keys_for
+from cache_sync.breaker import StoreUnavailable, breaker
 from cache_sync.conf import get_config
 from cache_sync.page_bytes import decode_page
 from cache_sync.rebuild import UnbuildableVariant, find_page, rebuild_page, render_variant
-from cache_sync.store import StoreUnavailable, breaker, get_store
+from cache_sync.store import get_store
 from cache_sync.triggers import install_triggers
 
 SUGGESTED_KEYS = 20  # keys named in the `invalidate` command that verify suggests
