@@ -85,7 +85,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 def run_file(name: str) -> str | None:
     """What `make run` (tools/stack.py) wrote under .run/ for commands started beside it."""
-    path = BASE_DIR / ".run" / name
+    path = Path(os.environ.get("SILK_ROAD_RUN_DIR", BASE_DIR / ".run")) / name
     if not path.is_file():
         return None
     return path.read_text().strip() or None
