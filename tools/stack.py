@@ -64,6 +64,14 @@ def ensure_redis() -> Iterator[str]:
     if redis_answers(url):
         yield url
         return
+    with private_redis() as url:
+        print(f"Started redis-server at {url} (no Redis answered at the configured URL)")
+        yield url
+
+
+@contextlib.contextmanager
+def private_redis() -> Iterator[str]:
+    """Yield the URL of a redis-server of our own, on a free port, stopped when the block ends."""
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="redis-", dir=RUN_DIR)
     port = free_port()
@@ -74,7 +82,8 @@ def ensure_redis() -> Iterator[str]:
         "--maxmemory", os.environ.get("REDIS_MAXMEMORY", "256mb"), "--maxmemory-policy", "volatile-lru",
         "--dir", workdir, "--logfile", os.path.join(workdir, "redis.log"),
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    # A session of its own: a Ctrl-C meant for the site must not stop Redis before the site's clean-up.
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"redis://127.0.0.1:{port}/0"
     try:
         deadline = time.monotonic() + 10
@@ -82,7 +91,6 @@ def ensure_redis() -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"redis-server did not start; see {workdir}/redis.log")
             time.sleep(0.05)
-        print(f"Started redis-server at {url} (no Redis answered at the configured URL)")
         yield url
     finally:
         process.terminate()
