@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.pop("DATABASE_URL", None)  # a fresh SQLite file: never the dev database
     out = RUN_DIR / "loadtest-ui"
-    with private_redis() as redis_url:
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):  # stop as on Ctrl-C: what we started stops too
+        signal.signal(stop_signal, signal.default_int_handler)
+    with private_redis(own_session=True) as redis_url:
         # Database 0 holds the pages, LOADTEST_ORACLE_DB the oracle, both on this private server.
         os.environ["LOADTEST_ORACLE_URL"] = oracle_url(redis_url, DEFAULT_ORACLE_DB)
         with site_under_test(args.mode, args, redis_url, out) as (host, env):
@@ -58,9 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_until_interrupted(command: list[str], env: dict[str, str]) -> int:
-    """Locust in a session of its own: Ctrl-C (or SIGTERM) here stops it with SIGTERM, its clean way out,
-    before the site and Redis stop."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    """Locust in a session of its own: Ctrl-C here stops it with SIGTERM, its clean way out, before
+    the site and Redis stop."""
     process = subprocess.Popen(command, env=env, start_new_session=True)
     try:
         return process.wait()
@@ -71,4 +72,7 @@ def run_until_interrupted(command: list[str], env: dict[str, str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # during set-up: what was started has been stopped on the way out
+        sys.exit(130)

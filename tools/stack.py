@@ -70,8 +70,11 @@ def ensure_redis() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def private_redis() -> Iterator[str]:
-    """Yield the URL of a redis-server of our own, on a free port, stopped when the block ends."""
+def private_redis(*, own_session: bool = False) -> Iterator[str]:
+    """Yield the URL of a redis-server of our own, on a free port, stopped when the block ends.
+
+    `own_session`: out of reach of the terminal's Ctrl-C, for a caller that still needs Redis while it
+    stops what it started (it must then stop on SIGTERM and SIGHUP too, or Redis outlives it)."""
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="redis-", dir=RUN_DIR)
     port = free_port()
@@ -82,8 +85,9 @@ def private_redis() -> Iterator[str]:
         "--maxmemory", os.environ.get("REDIS_MAXMEMORY", "256mb"), "--maxmemory-policy", "volatile-lru",
         "--dir", workdir, "--logfile", os.path.join(workdir, "redis.log"),
     ]  # fmt: skip
-    # A session of its own: a Ctrl-C meant for the site must not stop Redis before the site's clean-up.
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=own_session
+    )
     url = f"redis://127.0.0.1:{port}/0"
     try:
         deadline = time.monotonic() + 10
