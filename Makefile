@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m tools.stack
 
-.PHONY: run test lint test-site test-library test-topologies mutants loadtest bench
+.PHONY: run test lint test-site test-library test-topologies mutants loadtest loadtest-ui bench
 
 # One stamp per requirements set: `make run` installs the runtime only.
 $(VENV)/bin/python:
@@ -50,6 +50,10 @@ mutants: $(VENV)/.dev
 
 loadtest: $(VENV)/.loadtest
 	$(STACK) exec -- $(PY) -m loadtests.run $(LOADTEST_ARGS)
+
+# Locust's web UI against a site, database and Redis of its own (never the dev data).
+loadtest-ui: $(VENV)/.loadtest
+	$(PY) -m loadtests.ui $(LOADTEST_UI_ARGS)
 
 bench: $(VENV)/.dev
 	$(STACK) exec -- $(PY) -m benchmarks.run $(BENCH_ARGS)

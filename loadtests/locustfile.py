@@ -1,7 +1,9 @@
-"""Readers and writers at once; stale reads are reported as `STALE` request events.
+"""Readers and writers at once; a stale read is a failure of its request ("STALE: page 5-20 ms behind ...").
 
-    STAFF_API_TOKEN=... REDIS_URL=redis://127.0.0.1:6379/0 \
-        locust -f loadtests/locustfile.py --host http://127.0.0.1:8000
+    make loadtest-ui     # a site, database and Redis of its own, and this file in Locust's web UI
+    make loadtest        # headless, the three cache modes side by side (loadtests/run.py)
+
+Its writers rewrite the data of the site they run against: point it at a test site, never the dev one.
 
 Readers fetch from the oracle (loadtests/oracle.py) the newest acknowledged
 version of every object the page may show, note `t_send`, then read the page
@@ -39,6 +41,8 @@ from loadtests.site_pages import (
     product_page,
     profile_page,
 )
+from loadtests.staleness import stale_failure_message
+from loadtests.web_ui import show_staleness_in_web_ui
 
 WRITER_SHARE = float(os.environ.get("LOADTEST_WRITER_SHARE", "0.2"))
 HOT_READS = 0.8  # share of reads on the hot set
@@ -71,6 +75,12 @@ def site_map(host: str) -> SiteMap:
                 stored = oracle().get_json("sitemap")
             _site = SiteMap.from_json(stored)
     return _site
+
+
+@events.init.add_listener
+def on_init(environment, **kwargs) -> None:
+    if environment.web_ui is not None:
+        show_staleness_in_web_ui(environment.web_ui, oracle)
 
 
 @events.test_start.add_listener
@@ -129,24 +139,18 @@ class ReaderUser(FastHttpUser):
             if not header or cache_status not in ("hit", "miss"):
                 resp.failure(f"X-Data-Version={header!r}, X-Cache={cache_status!r}")
                 return
-        outcome = oracle().record_read(
-            page=page.key,
-            kind=page.kind,
-            header=header,
-            cache_status=cache_status,
-            expected=expected,
-            t_send=t_send,
-            latency_ms=latency_ms,
-        )
-        if outcome.stale:
-            self.environment.events.request.fire(
-                request_type="STALE",
-                name=page.name,
-                response_time=outcome.age_ms,  # how long the page had been stale when requested
-                response_length=outcome.versions_behind,
-                exception=None,
-                context={"url": page.url, "lags": [lag.__dict__ for lag in outcome.lags]},
+            outcome = oracle().record_read(
+                page=page.key,
+                kind=page.kind,
+                header=header,
+                cache_status=cache_status,
+                expected=expected,
+                t_send=t_send,
+                latency_ms=latency_ms,
             )
+            if outcome.stale:
+                # A failure of this very request: counted once, with its real latency, never as extra traffic.
+                resp.failure(stale_failure_message(outcome.age_ms))
 
 
 class WriterUser(FastHttpUser):

@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -206,10 +207,12 @@ def progress(mode: str, elapsed: float, duration: int, oracle: Oracle) -> None:
     print(line, end=end, flush=True)
 
 
-def run_mode(mode: str, args, redis_url: str, out: Path) -> dict:
+@contextlib.contextmanager
+def site_under_test(mode: str, args, redis_url: str, out: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A fresh database seeded for `mode`, gunicorn on a free port and a relay, with a cache key prefix
+    and a staff token of their own: yields (host, environment); on exit everything stops and the
+    mode's cache keys and SQLite file are deleted."""
     prefix = f"loadtest-{mode}-{secrets.token_hex(4)}"
-    oracle = Oracle.from_url(oracle_url_from_env())
-    oracle.reset()
     base_env = {
         **os.environ,
         "REDIS_URL": redis_url,
@@ -250,11 +253,31 @@ def run_mode(mode: str, args, redis_url: str, out: Path) -> dict:
             "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "60",
         ]  # fmt: skip
         server_log = (out / "logs" / f"{mode}-gunicorn.log").open("w")
-        server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT)
+        # Sessions of their own: a Ctrl-C stops Locust first (below), then these, not all at once.
+        server = subprocess.Popen(
+            gunicorn, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         relay_command = [sys.executable, "manage.py", "cache_sync", "relay"]
-        relay = subprocess.Popen(relay_command, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT)
+        relay = subprocess.Popen(
+            relay_command, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         wait_until_answers(f"{host}/", server)
         delete_cache_keys(redis_url, prefix)  # start cold: the probe above filled home
+        yield host, env
+    finally:
+        stop(server)
+        stop(relay)
+        delete_cache_keys(redis_url, prefix)
+        if sqlite_path:
+            remove_sqlite(sqlite_path)
+            with contextlib.suppress(OSError):
+                sqlite_path.parent.rmdir()  # when empty
+
+
+def run_mode(mode: str, args, redis_url: str, out: Path) -> dict:
+    oracle = Oracle.from_url(oracle_url_from_env())
+    oracle.reset()
+    with site_under_test(mode, args, redis_url, out) as (host, env):
         print(f"[{mode:5}] gunicorn on {host}; Locust: {args.users} users for {args.duration} s", flush=True)
         returncode = run_locust(mode, args, host, env, out, oracle)
         stuck = find_stuck_pages(oracle, host)
@@ -266,15 +289,8 @@ def run_mode(mode: str, args, redis_url: str, out: Path) -> dict:
             stuck,
             duration=args.duration,
             locust_returncode=returncode,
+            failure_rows=read_locust_stats(out / f"{mode}_failures.csv"),
         )
-    finally:
-        stop(server)
-        stop(relay)
-        delete_cache_keys(redis_url, prefix)
-        if sqlite_path:
-            remove_sqlite(sqlite_path)
-            with contextlib.suppress(OSError):
-                sqlite_path.parent.rmdir()  # when empty
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,3 +96,21 @@ class ReadOutcome:
     @property
     def versions_behind(self) -> int:
         return max((lag.versions_behind for lag in self.lags), default=0)
+
+
+STALE_FAILURE = "STALE"
+
+
+def stale_failure_message(age_ms: float) -> str:
+    """What a stale read fails with in Locust: its age, bucketed so that the failures table stays short."""
+    lower = 0
+    for bound in FRESH_BUCKETS_MS:
+        if age_ms <= bound:
+            return f"{STALE_FAILURE}: page {lower}-{bound} ms behind an acknowledged write"
+        lower = bound
+    return f"{STALE_FAILURE}: page >{lower} ms behind an acknowledged write"
+
+
+def is_stale_failure(error: str) -> bool:
+    """Locust's failure rows hold the error's repr, e.g. "CatchResponseError('STALE: ...')"."""
+    return f"{STALE_FAILURE}:" in error

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -24,7 +25,9 @@ from pathlib import Path
 import redis
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-RUN_DIR = Path(__file__).resolve().parent.parent / ".run"
+# What `make run` keeps between runs and shares with commands in other terminals (gitignored).
+RUN_DIR = Path(os.environ.get("SILK_ROAD_RUN_DIR", Path(__file__).resolve().parent.parent / ".run"))
+DEMO_ADMIN = "admin"
 
 
 def redis_answers(url: str) -> bool:
@@ -61,7 +64,18 @@ def ensure_redis() -> Iterator[str]:
     if redis_answers(url):
         yield url
         return
-    RUN_DIR.mkdir(exist_ok=True)
+    with private_redis() as url:
+        print(f"Started redis-server at {url} (no Redis answered at the configured URL)")
+        yield url
+
+
+@contextlib.contextmanager
+def private_redis(*, own_session: bool = False) -> Iterator[str]:
+    """Yield the URL of a redis-server of our own, on a free port, stopped when the block ends.
+
+    `own_session`: out of reach of the terminal's Ctrl-C, for a caller that still needs Redis while it
+    stops what it started (it must then stop on SIGTERM and SIGHUP too, or Redis outlives it)."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="redis-", dir=RUN_DIR)
     port = free_port()
     command = [
@@ -71,7 +85,9 @@ def ensure_redis() -> Iterator[str]:
         "--maxmemory", os.environ.get("REDIS_MAXMEMORY", "256mb"), "--maxmemory-policy", "volatile-lru",
         "--dir", workdir, "--logfile", os.path.join(workdir, "redis.log"),
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=own_session
+    )
     url = f"redis://127.0.0.1:{port}/0"
     try:
         deadline = time.monotonic() + 10
@@ -79,7 +95,6 @@ def ensure_redis() -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"redis-server did not start; see {workdir}/redis.log")
             time.sleep(0.05)
-        print(f"Started redis-server at {url} (no Redis answered at the configured URL)")
         yield url
     finally:
         process.terminate()
@@ -113,10 +128,51 @@ def serve(env: dict[str, str], bind: str) -> int:
     for step in steps:
         if run_command(manage + step, env):
             return 1
+    admin_password = ensure_demo_admin(env)
     with background([*manage, "cache_sync", "relay"], env):
-        print(f"Serving Silk Road on http://{bind}/ (Ctrl-C stops it)")
+        print_welcome(bind, admin_password)
         gunicorn = [sys.executable, "-m", "gunicorn", "website.wsgi", "--bind", bind, "--workers", "3"]
         return run_command(gunicorn, env)
+
+
+def demo_admin_password() -> str:
+    """The demo superuser's password: made once, kept in .run/ so that every `make run` can show it."""
+    path = RUN_DIR / "admin-password"
+    if not path.exists():
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(12) + "\n")
+    return path.read_text().strip()
+
+
+def ensure_demo_admin(env: dict[str, str]) -> str | None:
+    """Create the demo superuser in a database that has none; its password, or None if it is not usable."""
+    password = demo_admin_password()
+    command = [sys.executable, "manage.py", "demo_admin", "--username", DEMO_ADMIN]
+    done = subprocess.run(command, env={**env, "DEMO_ADMIN_PASSWORD": password})
+    return password if done.returncode == 0 else None
+
+
+def print_welcome(bind: str, admin_password: str | None) -> None:
+    host, _, port = bind.rpartition(":")
+    site = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    if admin_password:
+        login = f"user {DEMO_ADMIN}, password {admin_password} (kept in {RUN_DIR / 'admin-password'})"
+    else:
+        login = "log in with your superuser (`.venv/bin/python manage.py changepassword <name>` to reset it)"
+    print(f"\nServing Silk Road on {site}/ (Ctrl-C stops it)\n  admin: {site}/admin/  {login}\n", flush=True)
+
+
+@contextlib.contextmanager
+def published_redis_url(url: str) -> Iterator[None]:
+    """.run/redis-url names the running site's Redis to `manage.py` commands run in other terminals."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    path = RUN_DIR / "redis-url"
+    path.write_text(url + "\n")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -144,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     with ensure_redis() as url:
         env = {**os.environ, "REDIS_URL": url}
         if args.action == "run":
-            return serve(env, args.bind)
+            with published_redis_url(url):
+                return serve(env, args.bind)
         command = [part for part in args.command if part != "--"]
         return run_command(command, env)
 

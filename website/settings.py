@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "accounts.apps.AccountsConfig",
     "catalog.apps.CatalogConfig",
     "cache_sync.apps.CacheSyncConfig",
+    "website.database_identity.apps.DatabaseIdentityConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -81,12 +82,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not Django's default in-memory test database, so that processes a test starts share it.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".run" / f"test-db-{os.getpid()}.sqlite3")}
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+def run_file(name: str) -> str | None:
+    """What `make run` (tools/stack.py) wrote under .run/ for commands started beside it."""
+    path = Path(os.environ.get("SILK_ROAD_RUN_DIR", BASE_DIR / ".run")) / name
+    if not path.is_file():
+        return None
+    return path.read_text().strip() or None
+
+
+# Unset: the Redis of a running `make run` (which may have started its own), else the local default.
+REDIS_URL = os.environ.get("REDIS_URL") or run_file("redis-url") or "redis://127.0.0.1:6379/0"
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "silkroad"),
+        # <prefix>:<database identity>:<version>:<key>: a new database never meets another's pages.
+        "KEY_FUNCTION": "website.database_identity.keys.make_key",
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
             "PARSER_CLASS": "redis.connection._HiredisParser",

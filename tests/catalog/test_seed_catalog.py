@@ -3,6 +3,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from catalog import demo_catalogue
 from catalog.models import Category, Product
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +29,28 @@ def test_seed_is_deterministic_for_a_seed():
     Category.objects.all().delete()
     seed("--categories", "3", "--products", "50", "--seed", "7")
     assert list(Product.objects.order_by("id").values_list("name", "price", "category__slug")) == first
+
+
+def test_every_product_name_is_distinct_even_when_seeding_again():
+    seed("--categories", "5", "--products", "2500")
+    seed("--categories", "3", "--products", "300")
+    assert Product.objects.values("name").distinct().count() == 2800
+
+
+def test_products_are_named_and_described_in_the_words_of_their_own_category():
+    seed("--categories", "15", "--products", "600")
+    items = {words.name: words.items for words in demo_catalogue.CATALOGUE}
+    for product in Product.objects.select_related("category"):
+        assert any(item in product.name for item in items[product.category.name]), product
+        assert product.description.startswith(f"{product.name}, ")
+    assert set(Category.objects.values_list("name", flat=True)) == set(items)
+
+
+def test_default_names_read_as_a_style_and_an_item():
+    seed("--categories", "12", "--products", "500")
+    styles = {style for words in demo_catalogue.CATALOGUE for style in words.styles}
+    assert all(product.name.split(" ")[0] in {s.split(" ")[0] for s in styles} for product in Product.objects.all())
+    assert not Product.objects.filter(name__regex=r"\d").exists()
 
 
 def test_if_empty_leaves_an_existing_catalog_alone():

@@ -9,6 +9,7 @@ import fakeredis
 from loadtests.oracle import Oracle
 from loadtests.report import summarize, write_reports
 from loadtests.site_pages import SiteMap, crawl
+from loadtests.staleness import is_stale_failure, stale_failure_message
 
 PRODUCT = "catalog.product:7"
 
@@ -29,12 +30,18 @@ def fake_mode(mode: str, stale: bool) -> dict:
             t_send=1001.5 + i,
             latency_ms=2 + i,
         )
+    stale_reads = 4 if stale else 0
     rows = [
-        {"Type": "GET", "Name": "/products/[slug]/", "Requests/s": "10.0", "Failure Count": "0"},
-        {"Type": "STALE", "Name": "/products/[slug]/", "Requests/s": "0.4", "Failure Count": "0"},
+        {"Type": "GET", "Name": "/products/[slug]/", "Requests/s": "10.0", "Failure Count": str(stale_reads + 1)},
+        {"Type": "POST", "Name": "/staff/products/[slug]/", "Requests/s": "1.0", "Failure Count": "0"},
     ]
+    failures = [
+        {"Method": "GET", "Name": "/products/[slug]/", "Error": "HTTP 502", "Occurrences": "1"},
+        {"Method": "GET", "Name": "/products/[slug]/", "Error": f"CatchResponseError('{stale_failure_message(900)}')"},
+    ]
+    failures[1]["Occurrences"] = str(stale_reads)
     stuck = {"pages_checked": 1, "stuck": int(stale), "examples": ["/products/p/ (hit)"] if stale else []}
-    return summarize(mode, oracle.results(), rows, stuck, duration=10, locust_returncode=0)
+    return summarize(mode, oracle.results(), rows, stuck, duration=10, locust_returncode=0, failure_rows=failures)
 
 
 def test_summary_counts_stale_reads_and_windows():
@@ -43,7 +50,8 @@ def test_summary_counts_stale_reads_and_windows():
     assert result["stale_reads"] == 4
     assert result["stale_ratio"] == 0.4
     assert result["cache_hit_ratio"] == 0.9
-    assert result["requests_per_s"] == 10.0  # STALE events are not requests
+    assert result["requests_per_s"] == 11.0
+    assert result["http_failures"] == 1  # the 502, not the stale reads (failures of their requests too)
     assert result["staleness_window_ms"]["max"] == 3500  # last stale read at 1004.5, v3 acked at 1001
     assert result["staleness_window_ms"]["writes_seen_stale"] == 1
     assert result["read_latency_ms"]["p50"] == 6
@@ -75,3 +83,11 @@ def test_crawl_finds_categories_pages_and_home_products(monkeypatch):
         "/categories/tea/?page=1",
         "/categories/tea/?page=2",
     ]
+
+
+def test_a_stale_reads_failure_names_its_age_in_a_few_buckets():
+    assert stale_failure_message(0.4) == "STALE: page 0-1 ms behind an acknowledged write"
+    assert stale_failure_message(50) == "STALE: page 20-100 ms behind an acknowledged write"
+    assert stale_failure_message(25_000) == "STALE: page >1000 ms behind an acknowledged write"
+    assert is_stale_failure(f"CatchResponseError({stale_failure_message(3)!r})")
+    assert not is_stale_failure("HTTP 500")

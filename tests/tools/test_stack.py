@@ -17,3 +17,18 @@ def test_a_redis_that_answers_is_used_as_it_is(monkeypatch, redis_client):
     monkeypatch.setenv("REDIS_URL", url)
     with stack.ensure_redis() as found:
         assert found == url
+
+
+def test_the_demo_admin_password_is_made_once_and_kept(monkeypatch, tmp_path):
+    monkeypatch.setattr(stack, "RUN_DIR", tmp_path / ".run")
+    first = stack.demo_admin_password()
+    assert len(first) >= 16
+    assert stack.demo_admin_password() == first
+    assert (tmp_path / ".run" / "admin-password").stat().st_mode & 0o077 == 0
+
+
+def test_the_redis_url_is_published_while_the_site_runs(monkeypatch, tmp_path):
+    monkeypatch.setattr(stack, "RUN_DIR", tmp_path)
+    with stack.published_redis_url("redis://127.0.0.1:7777/0"):
+        assert (tmp_path / "redis-url").read_text().strip() == "redis://127.0.0.1:7777/0"
+    assert not (tmp_path / "redis-url").exists()

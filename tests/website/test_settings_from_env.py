@@ -17,6 +17,7 @@ PRINT_SETTINGS = (
 def settings_under(env: dict[str, str]) -> dict:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "EMAIL_"))}
     base.pop("REDIS_URL", None)
+    base["SILK_ROAD_RUN_DIR"] = str(ROOT / "tests" / "no-such-run-dir")  # what a running `make run` wrote: not here
     result = subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS],
         env={**base, "DJANGO_SETTINGS_MODULE": "website.settings", **env},
@@ -49,3 +50,10 @@ def test_environment_configures_database_redis_secret_and_debug():
     assert found["secret"] == "s3cret"
     assert found["debug"] is True
     assert found["email"] == "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_without_redis_url_the_redis_of_a_running_make_run_is_used(tmp_path):
+    (tmp_path / "redis-url").write_text("redis://127.0.0.1:6543/0\n")
+    assert settings_under({"SILK_ROAD_RUN_DIR": str(tmp_path)})["redis"] == "redis://127.0.0.1:6543/0"
+    both = {"SILK_ROAD_RUN_DIR": str(tmp_path), "REDIS_URL": "redis://elsewhere:6379/1"}
+    assert settings_under(both)["redis"] == "redis://elsewhere:6379/1"

@@ -1,25 +1,16 @@
-"""Seed a demo catalog: deterministic with --seed, fast with bulk inserts."""
+"""Seed the demo catalogue (catalog/demo_catalogue.py): deterministic with --seed, fast with bulk inserts."""
 
+import itertools
 import random
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.text import slugify
 
 from cache_sync import invalidate_keys, suspended
+from catalog import demo_catalogue
 from catalog.models import Category, Product
 
-ADJECTIVES = [
-    "Amber", "Bronze", "Cedar", "Copper", "Crimson", "Desert", "Ebony", "Golden", "Indigo", "Ivory",
-    "Jade", "Lapis", "Lotus", "Marble", "Onyx", "Pearl", "Saffron", "Scarlet", "Silver", "Teak",
-]  # fmt: skip
-NOUNS = [
-    "Bowl", "Carpet", "Chest", "Cup", "Fan", "Flask", "Jar", "Kettle", "Lamp", "Lantern",
-    "Mirror", "Pillow", "Plate", "Rug", "Scarf", "Shawl", "Spoon", "Teapot", "Tray", "Vase",
-]  # fmt: skip
-CATEGORY_NAMES = [
-    "Carpets", "Ceramics", "Copperware", "Glass", "Incense", "Jewellery", "Lamps", "Leather",
-    "Paper", "Porcelain", "Silks", "Spices", "Tea", "Textiles", "Woodwork",
-]  # fmt: skip
 BATCH_SIZE = 2000
 
 
@@ -39,38 +30,56 @@ class Command(BaseCommand):
             self.stdout.write("The catalog has products already; nothing seeded.")
             return
         rng = random.Random(seed)
-        start = Category.objects.count()
+        # Seeding again adds to what exists: names and slugs stay distinct from the rows already there.
+        used_names = set(Product.objects.values_list("name", flat=True))
+        used_slugs = set(Product.objects.values_list("slug", flat=True))
         # Nobody has cached the new rows' pages: record no invalidation per row, then name the
         # pages that list them.
         with suspended():
-            new_categories = Category.objects.bulk_create(
-                Category(name=self._category_name(start + i), slug=f"{self._slug(start + i)}")
-                for i in range(categories)
-            )
-            first = Product.objects.count()
-            for offset in range(0, products, BATCH_SIZE):
-                Product.objects.bulk_create(
-                    self._product(rng, first + i, rng.choice(new_categories))
-                    for i in range(offset, min(offset + BATCH_SIZE, products))
+            chosen = self._new_categories(categories)
+            new_categories = Category.objects.bulk_create(category for category, _ in chosen)
+            shelves = [
+                (
+                    category,
+                    vocabulary,
+                    demo_catalogue.product_names(vocabulary, random.Random(f"{seed}:{category.slug}")),
                 )
+                for category, vocabulary in chosen
+            ]
+            new_products = []
+            for _ in range(products):
+                category, vocabulary, names = rng.choice(shelves)
+                name, origin = next(n for n in names if n[0] not in used_names)
+                used_names.add(name)
+                new_products.append(self._product(rng, name, origin, category, vocabulary, used_slugs))
+            Product.objects.bulk_create(new_products, batch_size=BATCH_SIZE)
         invalidate_keys(["home", *(f"category:{category.slug}" for category in new_categories)])
         self.stdout.write(self.style.SUCCESS(f"Seeded {categories} categories and {products} products."))
 
     @staticmethod
-    def _category_name(index: int) -> str:
-        base = CATEGORY_NAMES[index % len(CATEGORY_NAMES)]
-        return base if index < len(CATEGORY_NAMES) else f"{base} {index // len(CATEGORY_NAMES) + 1}"
-
-    def _slug(self, index: int) -> str:
-        return self._category_name(index).lower().replace(" ", "-")
+    def _new_categories(count: int) -> list[tuple[Category, demo_catalogue.CategoryVocabulary]]:
+        """The next `count` curated categories whose slug is free, each with its vocabulary."""
+        taken = set(Category.objects.values_list("slug", flat=True))
+        found = []
+        for index in itertools.count():
+            if len(found) == count:
+                return found
+            name = demo_catalogue.category_name(index)
+            if slugify(name) not in taken:
+                found.append((Category(name=name, slug=slugify(name)), demo_catalogue.vocabulary(index)))
 
     @staticmethod
-    def _product(rng: random.Random, index: int, category: Category) -> Product:
-        name = f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
+    def _product(rng, name, origin, category, vocabulary, used_slugs) -> Product:
+        slug = base = slugify(name)
+        suffix = 2
+        while slug in used_slugs:
+            slug, suffix = f"{base}-{suffix}", suffix + 1
+        used_slugs.add(slug)
+        low, high = vocabulary.price_range
         return Product(
             name=name,
-            slug=f"{name.lower().replace(' ', '-')}-{index + 1}",
-            price=Decimal(rng.randrange(100, 100000)) / 100,
-            description=f"A {name.lower()} from the {category.name.lower()} stalls, lot {index + 1}.",
+            slug=slug,
+            price=Decimal(rng.randrange(low * 100, high * 100, 5)) / 100,
+            description=vocabulary.description(name, origin, rng),
             category=category,
         )
