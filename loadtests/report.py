@@ -38,6 +38,7 @@ def summarize(
     duration: int,
     locust_returncode: int,
     failure_rows: list[dict] = (),
+    requests_per_app_server: list[int] = (),
 ) -> dict:
     """`locust_rows` and `failure_rows`: Locust's <mode>_stats.csv and <mode>_failures.csv."""
     n = results["counts"]
@@ -54,6 +55,8 @@ def summarize(
         "mode": mode,
         "duration_s": duration,
         "requests_per_s": sum(float(row["Requests/s"]) for row in http_rows),
+        # Answered by each app server over the run (its access log), per second of load.
+        "requests_per_s_per_app_server": [count / duration for count in requests_per_app_server],
         "http_failures": sum(int(row["Failure Count"]) for row in http_rows) - stale_failures,
         "locust_returncode": locust_returncode,
         "read_latency_ms": {f"p{q}": histogram_percentile(results["latency_ms"], q / 100) for q in (50, 95, 99)},
@@ -105,6 +108,7 @@ def summary_table(results: dict[str, dict]) -> str:
     modes = list(results)
     rows = [
         ("requests/s", lambda r: f"{r['requests_per_s']:.0f}"),
+        ("requests/s per app server", lambda r: " / ".join(f"{v:.0f}" for v in r["requests_per_s_per_app_server"])),
         ("read latency p50 / p95 / p99 (ms)", lambda r: " / ".join(_ms(v) for v in r["read_latency_ms"].values())),
         ("cache hit ratio", lambda r: _pct(r["cache_hit_ratio"], 1)),
         ("reads / writes", lambda r: f"{r['reads']} / {r['writes']}"),
@@ -167,7 +171,12 @@ def write_reports(results: dict[str, dict], settings: dict, out: Path) -> str:
         f"- `{mode}`: " + "; ".join(r["stuck"]["examples"][:3]) for mode, r in results.items() if r["stuck"]["examples"]
     ]
     shown = {
-        k: settings[k] for k in ("duration", "users", "writers", "ttl", "categories", "products", "profiles", "workers")
+        k: settings[k]
+        for k in (
+            *("duration", "users", "writers", "ttl", "categories", "products", "profiles", "workers"),
+            *("topology", "app_servers", "locust_workers"),
+        )
+        if k in settings
     }
     text = "\n".join(
         [

@@ -29,6 +29,7 @@ from loadtests.oracle import Oracle, oracle_url_from_env
 from loadtests.report import summarize, write_reports
 from loadtests.site_pages import SiteMap
 from loadtests.staleness import find_lags
+from loadtests.topology import AppServers, app_servers, pages_redis, redis_client
 from tools.stack import ensure_redis, free_port
 from website.data_version import parse_data_version
 
@@ -50,7 +51,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--categories", type=int, default=12)
     parser.add_argument("--products", type=int, default=600)
     parser.add_argument("--profiles", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers per app server")
+    parser.add_argument("--topology", choices=("single", "cluster"), default="single", help="Redis of the pages")
+    parser.add_argument("--app-servers", type=int, default=1, help="gunicorns behind a balancer (1)")
+    parser.add_argument("--locust-workers", type=int, default=0, help="Locust in distributed mode: workers")
     args = parser.parse_args(argv)
     args.duration = args.duration or (20 if args.smoke else 60)
     args.users = args.users or (10 if args.smoke else 24)
@@ -100,8 +104,8 @@ def remove_sqlite(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def delete_cache_keys(redis_url: str, prefix: str) -> None:
-    client = redis.Redis.from_url(redis_url)
+def delete_cache_keys(pages_env: dict[str, str], prefix: str) -> None:
+    client = redis_client(pages_env)
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     for start in range(0, len(keys), 1000):
         client.delete(*keys[start : start + 1000])
@@ -176,8 +180,16 @@ def run_locust(mode: str, args, host: str, env: dict[str, str], out: Path, oracl
         "--host", host, "--csv", str(out / mode), "--html", str(out / f"{mode}.html"),
         "--only-summary", "--stop-timeout", "3", "--loglevel", "WARNING",
     ]  # fmt: skip
+    workers = []
+    if args.locust_workers:
+        master_port = free_port()
+        command += ["--master", "--expect-workers", str(args.locust_workers), "--master-bind-port", str(master_port)]
+        worker = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--host", host]
+        worker += ["--master-port", str(master_port), "--loglevel", "WARNING"]
     with (out / "logs" / f"{mode}-locust.log").open("w") as log:
         locust = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        for _ in range(args.locust_workers):
+            workers.append(subprocess.Popen(worker, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
         started = time.monotonic()
         next_report = started + 5
         try:
@@ -190,6 +202,8 @@ def run_locust(mode: str, args, host: str, env: dict[str, str], out: Path, oracl
                     progress(mode, time.monotonic() - started, args.duration, oracle)
         finally:
             stop(locust)
+            for process in workers:
+                stop(process)
     print(flush=True)
     return locust.returncode
 
@@ -208,14 +222,14 @@ def progress(mode: str, elapsed: float, duration: int, oracle: Oracle) -> None:
 
 
 @contextlib.contextmanager
-def site_under_test(mode: str, args, redis_url: str, out: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """A fresh database seeded for `mode`, gunicorn on a free port and a relay, with a cache key prefix
-    and a staff token of their own: yields (host, environment); on exit everything stops and the
-    mode's cache keys and SQLite file are deleted."""
+def site_under_test(mode: str, args, pages_env: dict[str, str], out: Path) -> Iterator[tuple[AppServers, dict]]:
+    """A fresh database seeded for `mode`, its app servers (gunicorn and a relay each, behind a balancer
+    when several) on free ports, with a cache key prefix and a staff token of their own: yields (app
+    servers, environment); on exit everything stops and the mode's cache keys and SQLite file are deleted."""
     prefix = f"loadtest-{mode}-{secrets.token_hex(4)}"
     base_env = {
         **os.environ,
-        "REDIS_URL": redis_url,
+        **pages_env,
         "CACHE_SYNC_STRATEGY": mode,
         "CACHE_SYNC_TIMEOUT": str(args.ttl),
         "CACHE_KEY_PREFIX": prefix,
@@ -226,7 +240,6 @@ def site_under_test(mode: str, args, redis_url: str, out: Path) -> Iterator[tupl
         "LOADTEST_PROFILES": str(args.profiles),
     }
     (out / "logs").mkdir(parents=True, exist_ok=True)
-    server = relay = None
     sqlite_path = None
     try:
         with (out / "logs" / f"{mode}-setup.log").open("w") as log:
@@ -245,41 +258,28 @@ def site_under_test(mode: str, args, redis_url: str, out: Path) -> Iterator[tupl
             manage(env, *seed, log=log)
             command = [sys.executable, "-m", "loadtests.seed_users", "--count", str(args.profiles)]
             subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=log, stderr=log)
-        delete_cache_keys(redis_url, prefix)
-        port = free_port()
-        host = f"http://127.0.0.1:{port}"
-        gunicorn = [
-            sys.executable, "-m", "gunicorn", "website.wsgi", "--workers", str(args.workers),
-            "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "60",
-        ]  # fmt: skip
-        server_log = (out / "logs" / f"{mode}-gunicorn.log").open("w")
-        # Sessions of their own: a Ctrl-C stops Locust first (below), then these, not all at once.
-        server = subprocess.Popen(
-            gunicorn, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        relay_command = [sys.executable, "manage.py", "cache_sync", "relay"]
-        relay = subprocess.Popen(
-            relay_command, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        wait_until_answers(f"{host}/", server)
-        delete_cache_keys(redis_url, prefix)  # start cold: the probe above filled home
-        yield host, env
+        delete_cache_keys(pages_env, prefix)
+        with app_servers(args.app_servers, args.workers, env, out / "logs", mode) as servers:
+            wait_until_answers(f"{servers.host}/", servers.processes[0])
+            delete_cache_keys(pages_env, prefix)  # start cold: the probe above filled home
+            yield servers, env
     finally:
-        stop(server)
-        stop(relay)
-        delete_cache_keys(redis_url, prefix)
+        delete_cache_keys(pages_env, prefix)
         if sqlite_path:
             remove_sqlite(sqlite_path)
             with contextlib.suppress(OSError):
                 sqlite_path.parent.rmdir()  # when empty
 
 
-def run_mode(mode: str, args, redis_url: str, out: Path) -> dict:
+def run_mode(mode: str, args, pages_env: dict[str, str], out: Path) -> dict:
     oracle = Oracle.from_url(oracle_url_from_env())
     oracle.reset()
-    with site_under_test(mode, args, redis_url, out) as (host, env):
-        print(f"[{mode:5}] gunicorn on {host}; Locust: {args.users} users for {args.duration} s", flush=True)
+    with site_under_test(mode, args, pages_env, out) as (servers, env):
+        host = servers.host
+        print(f"[{mode:5}] {args.app_servers} app server(s) at {host}; Locust: {args.users} users for "
+              f"{args.duration} s", flush=True)  # fmt: skip
         returncode = run_locust(mode, args, host, env, out, oracle)
+        answered = servers.requests_per_server()
         stuck = find_stuck_pages(oracle, host)
         print(f"[{mode:5}] stuck pages: {stuck['stuck']} of {stuck['pages_checked']}", flush=True)
         return summarize(
@@ -290,6 +290,7 @@ def run_mode(mode: str, args, redis_url: str, out: Path) -> dict:
             duration=args.duration,
             locust_returncode=returncode,
             failure_rows=read_locust_stats(out / f"{mode}_failures.csv"),
+            requests_per_app_server=answered,
         )
 
 
@@ -301,9 +302,12 @@ def main(argv: list[str] | None = None) -> int:
         print("DATABASE_URL is set: that database is flushed and seeded for each mode.")
     with ensure_redis() as redis_url:
         os.environ["REDIS_URL"] = redis_url
+        # The oracle stays on this Redis whatever holds the pages: Locust's processes find it here.
+        os.environ["LOADTEST_ORACLE_URL"] = oracle_url_from_env()
         results = {}
-        for mode in args.modes:
-            results[mode] = run_mode(mode, args, redis_url, out)
+        with pages_redis(args.topology, redis_url) as pages_env:
+            for mode in args.modes:
+                results[mode] = run_mode(mode, args, pages_env, out)
         table = write_reports(results, vars(args), out)
     print(table)
     print(f"Report: {out}/summary.md, summary.json, stale_reads.png, <mode>.html")

@@ -31,7 +31,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--products", type=int, default=600)
     parser.add_argument("--profiles", type=int, default=50)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.app_servers = 1
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     with private_redis(own_session=True) as redis_url:
         # Database 0 holds the pages, LOADTEST_ORACLE_DB the oracle, both on this private server.
         os.environ["LOADTEST_ORACLE_URL"] = oracle_url(redis_url, DEFAULT_ORACLE_DB)
-        with site_under_test(args.mode, args, redis_url, out) as (host, env):
+        with site_under_test(args.mode, args, {"REDIS_URL": redis_url}, out) as (servers, env):
+            host = servers.host
             web = f"127.0.0.1:{args.web_port or free_port()}"
             locust = [
                 sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", host,

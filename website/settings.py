@@ -101,7 +101,12 @@ CACHES = {
         # <prefix>:<database identity>:<version>:<key>: a new database never meets another's pages.
         "KEY_FUNCTION": "website.database_identity.keys.make_key",
         "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            # REDIS_CLUSTER=1: REDIS_URL names a node of a Redis Cluster (the load test's --topology cluster).
+            "CLIENT_CLASS": (
+                "cache_sync.cluster.ClusterClient"
+                if os.environ.get("REDIS_CLUSTER", "") in ("1", "true")
+                else "django_redis.client.DefaultClient"
+            ),
             "PARSER_CLASS": "redis.connection._HiredisParser",
             # Short timeouts so that a Redis that went away or paused degrades to the database quickly
             # (cache_sync then skips Redis for CACHE_SYNC["REDIS_BACKOFF"] seconds in that process).

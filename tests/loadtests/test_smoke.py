@@ -25,3 +25,18 @@ def test_sync_serves_no_stale_reads_where_ttl_serves_many(tmp_path):
     assert modes["sync"]["stale_reads"] == 0
     assert modes["sync"]["stuck"]["stuck"] == 0
     assert (tmp_path / "stale_reads.png").exists()
+
+
+@pytest.mark.loadtest_smoke
+@pytest.mark.skipif(os.environ.get("LOADTEST_SMOKE") != "1", reason="set LOADTEST_SMOKE=1 to run")
+def test_two_app_servers_on_a_redis_cluster_with_distributed_locust_serve_no_stale_read(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    command = [
+        sys.executable, "-m", "loadtests.run", "--smoke", "--modes", "sync", "--duration", "15", "--workers", "2",
+        "--topology", "cluster", "--app-servers", "2", "--locust-workers", "2", "--out", str(tmp_path),
+    ]  # fmt: skip
+    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=600)
+    sync = json.loads((tmp_path / "summary.json").read_text())["modes"]["sync"]
+    assert sync["reads_checked"] > 0 and sync["stale_reads"] == 0 and sync["stuck"]["stuck"] == 0
+    per_server = sync["requests_per_s_per_app_server"]
+    assert len(per_server) == 2 and all(rate > 0 for rate in per_server)  # the balancer fed both
