@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "accounts.apps.AccountsConfig",
     "catalog.apps.CatalogConfig",
     "cache_sync.apps.CacheSyncConfig",
+    "django_ratelimit",  # rate limits of the account forms (accounts/ratelimits.py), counted in the cache
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
