@@ -29,7 +29,7 @@ def reject_confusable_username(username: str) -> None:
     """A username must not pass for another one (expects the NFKC form that `UsernameField` gives).
 
     Refused: names that mix scripts ("alice" with a Cyrillic U+0430 for its a, "bob" with a Greek
-    omicron), and names in one other script whose every letter has a Latin look-alike ("paypal"
+    omicron), and names in one other script whose every letter has a Latin look-alike ("coco"
     spelt in Cyrillic letters).
     Digits and punctuation belong to no script ("COMMON") and never count.
     """

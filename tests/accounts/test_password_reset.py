@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "another-Silk-Route-77"
 
 
-@pytest.mark.parametrize("path", ["/accounts/password_reset/", "/accounts/password_reset/done/", "/accounts/reset/done/"])
+@pytest.mark.parametrize(
+    "path", ["/accounts/password_reset/", "/accounts/password_reset/done/", "/accounts/reset/done/"]
+)
 def test_the_pages_are_in_the_sites_look_not_the_admins(client, path):
     html = client.get(path).content.decode()
     assert 'class="brand"' in html and "css/site.css" in html
