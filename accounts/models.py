@@ -1,14 +1,48 @@
-from django.contrib.auth.models import AbstractUser
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 
 from website.versioning import VersionedModel
+
+
+def activation_window() -> timedelta:
+    """How long an activation link lives (Django's password-reset timeout, which its token uses)."""
+    return timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+
+
+class SilkRoadUserManager(UserManager):
+    def get_by_natural_key(self, username: str):
+        """Log in whatever the case (`Alice` finds `alice`), as registration refuses case variants."""
+        try:
+            return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username})
+        except self.model.MultipleObjectsReturned:
+            # The unique constraint is on Lower(); a database whose iexact folds otherwise may find two.
+            return self.get(**{self.model.USERNAME_FIELD: username})
+
+    def never_activated(self, joined_before):
+        """Self-service registrations nobody ever opened: inactive, never logged in, not staff.
+
+        A user deactivated after logging in, or made inactive by staff, is not one of them.
+        """
+        return self.filter(
+            is_active=False, last_login__isnull=True, is_staff=False, is_superuser=False, date_joined__lt=joined_before
+        )
+
+    def expired_registrations(self):
+        """Never activated, and the activation link of the registration has expired: the name is free."""
+        return self.never_activated(joined_before=timezone.now() - activation_window())
 
 
 class User(VersionedModel, AbstractUser):
     display_name = models.CharField(max_length=100, blank=True)
     bio = models.TextField(max_length=2000, blank=True)
+
+    objects = SilkRoadUserManager()
 
     class Meta(AbstractUser.Meta):
         # The registration form checks these too; the database settles concurrent registrations.

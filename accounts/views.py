@@ -19,8 +19,11 @@ from django.views.generic import FormView, TemplateView, UpdateView
 from cache_sync import cached_page
 from website.data_version import DATA_VERSION_HEADER, format_data_version
 
-from .forms import ProfileForm, RegistrationForm
+from .forms import ProfileForm, RegistrationForm, ResendActivationForm
+from .limiting import RateLimitedFormMixin
+from .mail import activation_path
 from .models import User
+from .receivers import deliver_welcome_mail
 from .signals import user_registered
 from .tokens import activation_token
 
@@ -33,12 +36,14 @@ def public_profile(request, username):
     return response
 
 
-class RegisterView(FormView):
+class RegisterView(RateLimitedFormMixin, FormView):
     """Create an inactive account and announce it with `user_registered`, in one transaction."""
 
     form_class = RegistrationForm
     template_name = "accounts/register.html"
     success_url = reverse_lazy("accounts:register-done")
+    ratelimit_action = "register"
+    ratelimit_field = "email"
 
     def form_valid(self, form: RegistrationForm) -> HttpResponse:
         try:
@@ -54,6 +59,28 @@ class RegisterView(FormView):
 
 class RegisterDoneView(TemplateView):
     template_name = "accounts/register_done.html"
+
+
+class ResendActivationView(RateLimitedFormMixin, FormView):
+    """Mail a fresh activation link to every registration with this address still waiting for one.
+
+    The answer is the same whether or not such an account exists: the page tells nobody who is registered.
+    """
+
+    form_class = ResendActivationForm
+    template_name = "accounts/resend_activation.html"
+    success_url = reverse_lazy("accounts:resend-activation-done")
+    ratelimit_action = "resend-activation"
+    ratelimit_field = "email"
+
+    def form_valid(self, form: ResendActivationForm) -> HttpResponse:
+        for user in form.accounts_to_activate():
+            deliver_welcome_mail(user, self.request.build_absolute_uri(activation_path(user)))
+        return redirect(self.success_url)
+
+
+class ResendActivationDoneView(TemplateView):
+    template_name = "accounts/resend_activation_done.html"
 
 
 def user_from_uidb64(uidb64: str, queryset: QuerySet[User] | None = None) -> User | None:

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "catalog.apps.CatalogConfig",
     "cache_sync.apps.CacheSyncConfig",
     "website.database_identity.apps.DatabaseIdentityConfig",
+    "django_ratelimit",  # rate limits of the account forms (accounts/ratelimits.py), counted in the cache
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -8,7 +8,7 @@ from . import staff_api
 urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("accounts.urls")),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("accounts.auth_urls")),
     path("admin/", admin.site.urls),
     path("staff/products/<slug:slug>/", staff_api.change_product, name="staff-change-product"),
     path("staff/products/<slug:slug>/price/", staff_api.update_price, name="staff-update-price"),
