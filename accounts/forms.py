@@ -9,7 +9,6 @@ from django.forms.utils import ErrorDict
 
 from .models import User
 from .validators import (
-    reject_confusable_username,
     reject_control_characters,
     reject_control_characters_but_line_breaks,
 )
@@ -53,7 +52,7 @@ class RefusableFormMixin:
 class RegistrationForm(CleanTextMixin, RefusableFormMixin, auth_forms.UserCreationForm):
     """Django's `UserCreationForm` (password validators, case-insensitive username)
     for our user, with a required email that is unique whatever its case, and a username
-    that cannot pass for another (one script, no look-alike of a Latin name).
+    that cannot pass for another (one script, no look-alike of a Latin name: the model field's check).
 
     The account it saves is inactive: the activation link in the welcome mail opens it.
     A registration never activated whose link has expired does not hold its username or email:
@@ -65,10 +64,6 @@ class RegistrationForm(CleanTextMixin, RefusableFormMixin, auth_forms.UserCreati
     class Meta(auth_forms.UserCreationForm.Meta):
         model = User
         fields = ("username", "email")
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["username"].validators.append(reject_confusable_username)
 
     def clean_username(self) -> str:
         # Released before the uniqueness checks (the form's and the model constraints') look.

@@ -6,8 +6,11 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from website.versioning import VersionedModel
+
+from .validators import reject_confusable_username, reject_control_characters
 
 
 def activation_window() -> timedelta:
@@ -39,6 +42,15 @@ class SilkRoadUserManager(UserManager):
 
 
 class User(VersionedModel, AbstractUser):
+    # AbstractUser's field, with the registration form's checks: the admin cannot create a look-alike either.
+    username = models.CharField(
+        _("username"),
+        max_length=150,
+        unique=True,
+        help_text=_("Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only."),
+        validators=[AbstractUser.username_validator, reject_control_characters, reject_confusable_username],
+        error_messages={"unique": _("A user with that username already exists.")},
+    )
     display_name = models.CharField(max_length=100, blank=True)
     bio = models.TextField(max_length=2000, blank=True)
 

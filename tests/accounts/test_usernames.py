@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from tests.accounts.conftest import PASSWORD
@@ -79,3 +80,11 @@ def test_a_bio_keeps_its_line_breaks_and_tabs(client, make_user):
     response = client.post("/accounts/profile/", {"display_name": "Alice", "bio": "Weaver.\r\n\tOf silk."})
     assert response.status_code == 302
     assert User.objects.get(username="alice").bio == "Weaver.\r\n\tOf silk."
+
+
+@pytest.mark.parametrize("username", ["\u0430lice", "b\u03bfb", "carol\x01"])
+def test_the_user_model_itself_refuses_a_look_alike_or_control_characters(username):
+    """What the admin and any ModelForm validate: not only the registration form."""
+    with pytest.raises(ValidationError) as refused:
+        User(username=username, email="x@example.org").full_clean(exclude=["password"])
+    assert "username" in refused.value.message_dict
