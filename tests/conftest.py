@@ -24,6 +24,8 @@ TEST_REDIS_DB = int(os.environ.get("REDIS_TEST_DB", "15"))
 _location = settings.CACHES["default"]["LOCATION"].rsplit("/", 1)[0]
 settings.CACHES["default"]["LOCATION"] = f"{_location}/{TEST_REDIS_DB}"
 settings.CACHES["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}"
+# A login at full hashing strength costs this machine about a second; the tests check flows, not the hasher.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 _test_db = settings.DATABASES["default"].get("TEST", {}).get("NAME")
 if _test_db:
     Path(_test_db).parent.mkdir(exist_ok=True)
