@@ -1,6 +1,7 @@
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_safe
 
 from cache_sync import cached_page
 from website.data_version import DATA_VERSION_HEADER, format_data_version
@@ -16,6 +17,7 @@ def _with_versions(response, objects):
     return response
 
 
+@require_safe  # outside the cache: OPTIONS, TRACE, POST... are 405 before any read or build
 @cached_page("home")
 def home(request):
     categories = list(Category.objects.all())
@@ -24,6 +26,7 @@ def home(request):
     return _with_versions(response, [*categories, *newest])
 
 
+@require_safe
 @cached_page("category:{slug}", query_params=("page",))
 def category_detail(request, slug):
     category = get_object_or_404(Category, slug=slug)
@@ -40,6 +43,7 @@ def category_detail(request, slug):
     return _with_versions(response, [category, *page.object_list])
 
 
+@require_safe
 @cached_page("product:{slug}")
 def product_detail(request, slug):
     product = get_object_or_404(Product.objects.select_related("category"), slug=slug)
