@@ -48,4 +48,4 @@ loadtest: $(VENV)/.loadtest
 
 bench: $(VENV)/.dev
 	$(STACK) exec -- $(PY) -m benchmarks.run $(BENCH_ARGS)
-	$(PY) -m benchmarks.http $(BENCH_HTTP_ARGS)
+	$(STACK) exec -- $(PY) -m benchmarks.http $(BENCH_HTTP_ARGS)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import redis
 
+from tools.local_secret import with_local_secret_key
+
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 RUN_DIR = Path(__file__).resolve().parent.parent / ".run"
 
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     execute.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     with ensure_redis() as url:
-        env = {**os.environ, "REDIS_URL": url}
+        env = with_local_secret_key({**os.environ, "REDIS_URL": url})  # never the public dev key
         if args.action == "run":
             return serve(env, args.bind)
         command = [part for part in args.command if part != "--"]
