@@ -117,8 +117,16 @@ def serve(env: dict[str, str], bind: str) -> int:
             return 1
     with background([*manage, "cache_sync", "relay"], env):
         print(f"Serving Silk Road on http://{bind}/ (Ctrl-C stops it)")
-        gunicorn = [sys.executable, "-m", "gunicorn", "website.wsgi", "--bind", bind, "--workers", "3"]
-        return run_command(gunicorn, env)
+        return run_command(gunicorn_command(bind), env)
+
+
+def gunicorn_command(bind: str) -> list[str]:
+    """gevent workers: a client that sends its request slowly holds a greenlet, not one of three workers
+    (each request closes its database connection: a greenlet's own would outlive it)."""
+    return [
+        sys.executable, "-m", "gunicorn", "website.wsgi", "--bind", bind, "--workers", "3",
+        "--worker-class", "gevent", "--env", "DJANGO_CONN_MAX_AGE=0",
+    ]  # fmt: skip
 
 
 @contextlib.contextmanager
