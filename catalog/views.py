@@ -1,3 +1,5 @@
+import re
+
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,6 +11,7 @@ from website.data_version import DATA_VERSION_HEADER, format_data_version
 from .models import Category, Product
 
 PRODUCTS_PER_PAGE = 20
+PAGE_NUMBER = re.compile(r"[1-9][0-9]*")  # ASCII digits only (str.isdigit() takes "²"), no leading zero
 NEWEST_ON_HOME = 12
 
 
@@ -34,9 +37,10 @@ def category_detail(request, slug):
     # One URL per page: anything but a page number that exists is a redirect or a 404, never a
     # page of its own (which the cache would keep as one more copy).
     number = request.GET.get("page")
-    if number is not None and (not number.isdigit() or number != str(int(number)) or number == "1"):
+    if number is not None and (number == "1" or not PAGE_NUMBER.fullmatch(number)):
         return redirect(category)
-    if number is not None and int(number) > paginator.num_pages:
+    # Length first: int() refuses more than 4300 digits, and no category has a billion pages.
+    if number is not None and (len(number) > 9 or int(number) > paginator.num_pages):
         raise Http404("No such page.")
     page = paginator.page(int(number or 1))
     response = render(request, "catalog/category_detail.html", {"category": category, "page": page})
