@@ -31,14 +31,27 @@ def _json_object(request: HttpRequest) -> dict:
     try:
         # Decimal, never float: a price of 0.1 stays 0.1; NaN and Infinity are refused.
         data = json.loads(request.body.decode("utf-8"), parse_float=Decimal, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadBody(f"Malformed JSON: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: [[[[... nested too deep
+        raise BadBody(f"Malformed JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise BadBody("The JSON body must be an object.")
     for name, value in data.items():
         if isinstance(value, bool) or not isinstance(value, str | int | Decimal | list):
-            raise BadBody(f"Field {name!r}: give a string or a number.")
+            raise BadBody(f"Field {name[:100]!r}: give a string or a number.")
+        if not all(_encodable(text) for text in (name, *(value if isinstance(value, list) else [value]))):
+            raise BadBody("Text must be valid Unicode (a \\uD800 escape names half a character).")
     return data
+
+
+def _encodable(value) -> bool:
+    """False for a string with a lone surrogate, which JSON escapes allow and no database can store."""
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_body(request: HttpRequest) -> dict:
