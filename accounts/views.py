@@ -26,8 +26,8 @@ from .signals import user_registered
 from .tokens import activation_token
 
 
-@require_safe
 @cached_page("profile:{username}")
+@require_safe
 def public_profile(request, username):
     person = get_object_or_404(get_user_model(), username=username, is_active=True)
     response = render(request, "accounts/public_profile.html", {"person": person})

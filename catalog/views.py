@@ -20,8 +20,10 @@ def _with_versions(response, objects):
     return response
 
 
-@require_safe  # outside the cache: OPTIONS, TRACE, POST... are 405 before any read or build
+# cached_page outermost: cache_sync finds a page's URL by its view; require_safe inside it turns
+# OPTIONS, TRACE, POST... into a 405 before the view reads anything (the cache passes them through).
 @cached_page("home")
+@require_safe
 def home(request):
     categories = list(Category.objects.all())
     newest = list(Product.objects.select_related("category").order_by("-created_at", "-id")[:NEWEST_ON_HOME])
@@ -29,8 +31,8 @@ def home(request):
     return _with_versions(response, [*categories, *newest])
 
 
-@require_safe
 @cached_page("category:{slug}", query_params=("page",))
+@require_safe
 def category_detail(request, slug):
     category = get_object_or_404(Category, slug=slug)
     paginator = Paginator(category.products.order_by("name", "id"), PRODUCTS_PER_PAGE)
@@ -47,8 +49,8 @@ def category_detail(request, slug):
     return _with_versions(response, [category, *page.object_list])
 
 
-@require_safe
 @cached_page("product:{slug}")
+@require_safe
 def product_detail(request, slug):
     product = get_object_or_404(Product.objects.select_related("category"), slug=slug)
     response = render(request, "catalog/product_detail.html", {"product": product})

@@ -1,6 +1,9 @@
 """Cached pages answer GET and HEAD only: any other method is 405 before the cache or the database."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from accounts.models import User
 from tests.factories import make_category, make_product
@@ -40,3 +43,19 @@ def test_get_and_head_are_still_served_from_the_cache(client, url):
 def test_a_signed_in_visitor_still_gets_hits(client, rows, url):
     client.force_login(rows)
     assert [client.get(url)["X-Cache"] for _ in range(2)] == ["miss", "hit"]
+
+
+@pytest.mark.parametrize(
+    ("url", "key"), [("/categories/tea/", "category:tea"), ("/products/jade-teapot/", "product:jade-teapot")]
+)
+def test_pages_warmed_by_cache_sync_are_the_right_pages(client, url, key):
+    """cache_sync finds a page's URL by its view: the method decorator must sit inside `@cached_page`."""
+    from cache_sync import invalidate_keys
+
+    built_by_a_visitor = client.get(url)
+    assert built_by_a_visitor["X-Cache"] == "miss"
+    invalidate_keys([key])
+    call_command("cache_sync", "warm", stdout=StringIO())
+    warmed = client.get(url)
+    assert warmed["X-Cache"] == "hit"
+    assert warmed.content == built_by_a_visitor.content
