@@ -57,5 +57,5 @@ loadtest-ui: $(VENV)/.loadtest
 
 bench: $(VENV)/.dev
 	$(STACK) exec -- $(PY) -m benchmarks.run $(BENCH_ARGS)
-	$(PY) -m benchmarks.http $(BENCH_HTTP_ARGS)
+	$(STACK) exec -- $(PY) -m benchmarks.http $(BENCH_HTTP_ARGS)
 	$(PY) -m benchmarks.topologies

@@ -14,6 +14,7 @@ from django.urls import reverse_lazy
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 from django.views.generic import FormView, TemplateView, UpdateView
 
 from cache_sync import cached_page
@@ -29,6 +30,7 @@ from .tokens import activation_token
 
 
 @cached_page("profile:{username}")
+@require_safe
 def public_profile(request, username):
     person = get_object_or_404(get_user_model(), username=username, is_active=True)
     response = render(request, "accounts/public_profile.html", {"person": person})
@@ -39,6 +41,7 @@ def public_profile(request, username):
 class RegisterView(RateLimitedFormMixin, FormView):
     """Create an inactive account and announce it with `user_registered`, in one transaction."""
 
+    http_method_names = ["get", "head", "post"]
     form_class = RegistrationForm
     template_name = "accounts/register.html"
     success_url = reverse_lazy("accounts:register-done")
@@ -58,6 +61,7 @@ class RegisterView(RateLimitedFormMixin, FormView):
 
 
 class RegisterDoneView(TemplateView):
+    http_method_names = ["get", "head"]
     template_name = "accounts/register_done.html"
 
 
@@ -92,6 +96,7 @@ def user_from_uidb64(uidb64: str, queryset: QuerySet[User] | None = None) -> Use
         return None
 
 
+@require_safe
 @never_cache
 def activate(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     """Open the account once; a bad, used or expired link says so (400), never a 500."""
@@ -107,6 +112,7 @@ def activate(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
 class ProfileView(LoginRequiredMixin, SuccessMessageMixin, UpdateView):
     """The signed-in user edits their own profile (never cached: it holds CSRF tokens)."""
 
+    http_method_names = ["get", "head", "post"]
     form_class = ProfileForm
     template_name = "accounts/profile_edit.html"
     success_url = reverse_lazy("accounts:profile")

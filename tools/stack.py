@@ -24,6 +24,8 @@ from pathlib import Path
 
 import redis
 
+from tools.local_secret import with_local_secret_key
+
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # What `make run` keeps between runs and shares with commands in other terminals (gitignored).
 RUN_DIR = Path(os.environ.get("SILK_ROAD_RUN_DIR", Path(__file__).resolve().parent.parent / ".run"))
@@ -131,8 +133,16 @@ def serve(env: dict[str, str], bind: str) -> int:
     admin_password = ensure_demo_admin(env)
     with background([*manage, "cache_sync", "relay"], env):
         print_welcome(bind, admin_password)
-        gunicorn = [sys.executable, "-m", "gunicorn", "website.wsgi", "--bind", bind, "--workers", "3"]
-        return run_command(gunicorn, env)
+        return run_command(gunicorn_command(bind), env)
+
+
+def gunicorn_command(bind: str) -> list[str]:
+    """gevent workers: a client that sends its request slowly holds a greenlet, not one of three workers
+    (each request closes its database connection: a greenlet's own would outlive it)."""
+    return [
+        sys.executable, "-m", "gunicorn", "website.wsgi", "--bind", bind, "--workers", "3",
+        "--worker-class", "gevent", "--env", "DJANGO_CONN_MAX_AGE=0",
+    ]  # fmt: skip
 
 
 def demo_admin_password() -> str:
@@ -198,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     execute.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     with ensure_redis() as url:
-        env = {**os.environ, "REDIS_URL": url}
+        env = with_local_secret_key({**os.environ, "REDIS_URL": url})  # never the public dev key
         if args.action == "run":
             with published_redis_url(url):
                 return serve(env, args.bind)

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRINT_SETTINGS = (
     "import json, django; from django.conf import settings; django.setup(); "
@@ -14,20 +16,28 @@ PRINT_SETTINGS = (
 )
 
 
-def settings_under(env: dict[str, str]) -> dict:
+STRONG_KEY = "k3y-" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def run_under(env: dict[str, str], *command: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "EMAIL_"))}
     base.pop("REDIS_URL", None)
     base["SILK_ROAD_RUN_DIR"] = str(ROOT / "tests" / "no-such-run-dir")  # what a running `make run` wrote: not here
-    result = subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS],
+    return subprocess.run(
+        [sys.executable, *command],
         env={**base, "DJANGO_SETTINGS_MODULE": "website.settings", **env},
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
+
+
+def settings_under(env: dict[str, str]) -> dict:
+    result = run_under(env, "-c", PRINT_SETTINGS)
+    assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
 def test_defaults_are_sqlite_local_redis_console_mail_and_no_debug():
-    found = settings_under({})
+    found = settings_under({"DJANGO_SECRET_KEY": STRONG_KEY})
     assert found["engine"] == "django.db.backends.sqlite3"
     assert found["name"].endswith("db.sqlite3")
     assert found["redis"] == "redis://127.0.0.1:6379/0"
@@ -54,6 +64,44 @@ def test_environment_configures_database_redis_secret_and_debug():
 
 def test_without_redis_url_the_redis_of_a_running_make_run_is_used(tmp_path):
     (tmp_path / "redis-url").write_text("redis://127.0.0.1:6543/0\n")
-    assert settings_under({"SILK_ROAD_RUN_DIR": str(tmp_path)})["redis"] == "redis://127.0.0.1:6543/0"
+    found = settings_under({"SILK_ROAD_RUN_DIR": str(tmp_path), "DJANGO_SECRET_KEY": STRONG_KEY})
+    assert found["redis"] == "redis://127.0.0.1:6543/0"
     both = {"SILK_ROAD_RUN_DIR": str(tmp_path), "REDIS_URL": "redis://elsewhere:6379/1"}
-    assert settings_under(both)["redis"] == "redis://elsewhere:6379/1"
+    assert settings_under({**both, "DJANGO_SECRET_KEY": STRONG_KEY})["redis"] == "redis://elsewhere:6379/1"
+
+
+@pytest.mark.parametrize("key", [None, "", "  ", "dev-only-insecure-key-change-me-in-production"])
+def test_without_a_secret_key_the_site_refuses_to_start_when_debug_is_off(key):
+    result = run_under({} if key is None else {"DJANGO_SECRET_KEY": key}, "-c", PRINT_SETTINGS)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_the_wsgi_application_refuses_the_public_key_too():
+    result = run_under({}, "-c", "import website.wsgi")
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_with_debug_on_the_dev_only_key_is_allowed():
+    found = settings_under({"DJANGO_DEBUG": "true"})
+    assert found["secret"] == "dev-only-insecure-key-change-me-in-production"
+
+
+PRODUCTION = {
+    "DJANGO_PRODUCTION": "true",
+    "DJANGO_SECRET_KEY": STRONG_KEY,
+    "DJANGO_ALLOWED_HOSTS": "shop.example.org",
+    "SITE_URL": "https://shop.example.org",
+}
+
+
+def test_the_documented_production_settings_pass_check_deploy_without_a_warning():
+    result = run_under(PRODUCTION, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("security_check", ["W004", "W008", "W012", "W016"])
+def test_without_the_production_flag_check_deploy_warns(security_check):
+    result = run_under({**PRODUCTION, "DJANGO_PRODUCTION": "false"}, "manage.py", "check", "--deploy")
+    assert f"security.{security_check}" in result.stderr + result.stdout
