@@ -21,6 +21,9 @@ def activation_window() -> timedelta:
 class SilkRoadUserManager(UserManager):
     def get_by_natural_key(self, username: str):
         """Log in whatever the case (`Alice` finds `alice`), as registration refuses case variants."""
+        if len(username) > self.model._meta.get_field(self.model.USERNAME_FIELD).max_length:
+            # No such name; and SQLite refuses a LIKE pattern that long (the login form sets no length check).
+            raise self.model.DoesNotExist
         try:
             return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username})
         except self.model.MultipleObjectsReturned:

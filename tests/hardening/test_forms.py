@@ -75,8 +75,15 @@ def test_a_bad_profile_edit_is_shown_again_and_saves_nothing(client, rows, data)
     assert User.objects.get(pk=rows.pk).bio == ""
 
 
-@pytest.mark.parametrize("data", [{"display_name": "Al\x07ice \u202e", "bio": "\x1b[31mred"}, {}])
-def test_control_characters_other_than_nul_are_text_like_any_other(client, rows, data):
+@pytest.mark.parametrize("data", [{"display_name": "Al\x07ice", "bio": ""}, {"display_name": "", "bio": "\x1b[31mred"}])
+def test_control_characters_are_a_form_error_and_save_nothing(client, rows, data):
+    client.force_login(rows)
+    assert client.post("/accounts/profile/", data).status_code == 200
+    assert User.objects.get(pk=rows.pk).display_name == ""
+
+
+@pytest.mark.parametrize("data", [{"display_name": "Alice \u202e\u200b", "bio": "line\n\tindented"}, {}])
+def test_format_characters_line_breaks_and_tabs_are_text_like_any_other(client, rows, data):
     client.force_login(rows)
     assert client.post("/accounts/profile/", data).status_code == 302
 
