@@ -37,7 +37,7 @@ def front_door(application):
         raise ImproperlyConfigured(f"cache_sync.wsgi.front_door needs MIDDLEWARE[0] = {MIDDLEWARE!r}")
 
     def serve(environ, start_response):
-        request = WSGIRequest(environ)
+        request = WSGIRequest(dict(environ))  # it rewrites its environ's PATH_INFO: Django's own must stay as sent
         try:
             read = anonymous_read(request)
         except Exception:  # Django's handler will meet the same error and answer it as it answers errors

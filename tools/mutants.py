@@ -90,6 +90,12 @@ MUTANTS = [
         "if False else anonymous_read(request)",
     ),
     Mutant(
+        "wsgi: the layer's request rewrites the server's environ",
+        "wsgi.py",
+        "request = WSGIRequest(dict(environ))",
+        "request = WSGIRequest(environ)",
+    ),
+    Mutant(
         "delivery: observers' signal is sent with send() (a failing listener stops delivery)",
         "delivery.py",
         "keys_invalidated.send_robust(",

@@ -1,5 +1,7 @@
 """The front door as a WSGI layer: anonymous hits answered before Django handles the request."""
 
+from wsgiref.util import setup_testing_defaults
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import request_started
@@ -90,3 +92,13 @@ def test_a_host_outside_allowed_hosts_is_left_to_django(app, odes, requests_djan
 def test_the_layer_refuses_a_project_without_the_front_door_middleware_first(settings):
     with override_settings(MIDDLEWARE=settings.MIDDLEWARE[1:]), pytest.raises(ImproperlyConfigured, match="MIDDLEWARE"):
         front_door(get_wsgi_application())
+
+
+def test_a_path_beyond_latin1_reaches_django_as_it_was_sent(app, odes):
+    """The layer's request must not rewrite the server's environ (Django would then fail to re-encode it)."""
+    environ = {"PATH_INFO": "/books/\u00d0\u00b0des/", "HTTP_HOST": "testserver"}  # UTF-8 bytes as Latin-1 (PEP 3333)
+    setup_testing_defaults(environ)
+    answer = {}
+    body = app(environ, lambda status, headers, exc_info=None: answer.update(status=status))
+    getattr(body, "close", lambda: None)()
+    assert answer["status"].startswith("404")

@@ -77,12 +77,6 @@ def test_a_url_beyond_latin1_is_404_in_django(client, rows, path):
     assert client.get(path).status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason="cache_sync.wsgi.front_door builds a WSGIRequest on the server's environ, which rewrites "
-    "environ['PATH_INFO'] to the decoded path; Django's own request then fails to re-encode it as Latin-1 (a 500)",
-)
 @pytest.mark.parametrize("path", BEYOND_LATIN1)
 def test_a_url_beyond_latin1_is_404_through_the_front_door(wsgi, rows, path):
     assert wsgi("GET", path)[0] == 404
