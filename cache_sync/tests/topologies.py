@@ -48,6 +48,12 @@ def _wait(condition, what: str, seconds: float = 20) -> None:
         time.sleep(0.05)
 
 
+def _watches(master: dict, *, replicas: int, sentinels: int) -> bool:
+    """Whether a sentinel knows the replica and the other sentinels. It learns of replicas from the
+    master's INFO, every 10 s: a master killed before that has no replica to promote."""
+    return master["slaves"] == replicas and master["sentinels"] == sentinels
+
+
 class _Servers:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -138,15 +144,18 @@ class SentinelGroup(_Servers):
             f"sentinel down-after-milliseconds {self.service} 400\n"
             f"sentinel failover-timeout {self.service} 2000\n"
         )
-        for port in self.sentinel_ports:
-            self._start(port, "--sentinel", config=monitor)
         _wait(
             lambda: redis.Redis(port=self.replica_port).info("replication")["master_link_status"] == "up",
             "the replica did not sync",
         )
+        for port in self.sentinel_ports:  # after the sync: their first INFO of the master shows the replica
+            self._start(port, "--sentinel", config=monitor)
         _wait(
-            lambda: all(redis.Redis(port=p).info("sentinel")["master0"]["sentinels"] == 3 for p in self.sentinel_ports),
-            "the sentinels did not find each other",
+            lambda: all(
+                _watches(redis.Redis(port=p).info("sentinel")["master0"], replicas=1, sentinels=3)
+                for p in self.sentinel_ports
+            ),
+            "the sentinels did not find each other and the replica",
         )
 
     @property
