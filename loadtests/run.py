@@ -29,7 +29,7 @@ from loadtests.oracle import Oracle, oracle_url_from_env
 from loadtests.report import summarize, write_reports
 from loadtests.site_pages import SiteMap
 from loadtests.staleness import find_lags
-from loadtests.topology import AppServers, app_servers, pages_redis, redis_client
+from loadtests.topology import AppServers, app_servers, pages_redis, redis_client, stop
 from tools.stack import ensure_redis, free_port
 from website.data_version import parse_data_version
 
@@ -132,17 +132,6 @@ def wait_until_answers(url: str, server: subprocess.Popen, timeout: float = 60) 
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout} s")
-
-
-def stop(process: subprocess.Popen | None, timeout: float = 15) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def find_stuck_pages(oracle: Oracle, host: str) -> dict:

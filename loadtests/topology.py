@@ -85,12 +85,13 @@ def app_servers(count: int, workers: int, env: dict[str, str], logs: Path, name:
         yield servers
     finally:
         for process in reversed(servers.processes):
-            _stop(process)
+            stop(process)
         log.close()
 
 
-def _stop(process: subprocess.Popen, timeout: float = 15) -> None:
-    if process.poll() is not None:
+def stop(process: subprocess.Popen | None, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL after `timeout` seconds."""
+    if process is None or process.poll() is not None:
         return
     process.terminate()
     try:

@@ -15,7 +15,8 @@ import subprocess
 import sys
 
 from loadtests.oracle import DEFAULT_ORACLE_DB, oracle_url
-from loadtests.run import LOCUSTFILE, MODES, site_under_test, stop
+from loadtests.run import LOCUSTFILE, MODES, site_under_test
+from loadtests.topology import stop
 from tools.stack import RUN_DIR, free_port, private_redis
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import redis
 
-from tools.local_secret import with_local_secret_key
+from website.local_secret import with_local_secret_key
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # What `make run` keeps between runs and shares with commands in other terminals (gitignored).

@@ -17,16 +17,25 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+PRODUCTION = env_bool("DJANGO_PRODUCTION", False)
 # Public (it is in this file): anyone could forge sessions, messages and reset links signed with it.
 DEV_ONLY_SECRET_KEY = "dev-only-insecure-key-change-me-in-production"
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip() or DEV_ONLY_SECRET_KEY
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
 if SECRET_KEY == DEV_ONLY_SECRET_KEY and not DEBUG:
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is not set: refusing to run with the public dev-only key while DJANGO_DEBUG is off. "
-        "Set DJANGO_SECRET_KEY to a long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
-        "or DJANGO_DEBUG=true for local debugging. `make run` and `make test` make and keep a key of their own "
-        "in .run/secret_key."
+        "DJANGO_SECRET_KEY is the public dev-only key: refusing to run with it while DJANGO_DEBUG is off. "
+        "Set DJANGO_SECRET_KEY to a long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
     )
+if not SECRET_KEY and PRODUCTION:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set: with DJANGO_PRODUCTION on, every server must share one secret key. "
+        "Set DJANGO_SECRET_KEY to a long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
+if not SECRET_KEY:
+    from website.local_secret import local_secret_key
+
+    # Debugging: the public key; else this checkout's own, made once in .run/secret_key.
+    SECRET_KEY = DEV_ONLY_SECRET_KEY if DEBUG else local_secret_key()
 ALLOWED_HOSTS = [
     host.strip() for host in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if host.strip()
 ]
@@ -159,7 +168,7 @@ CACHE_SYNC = {
 }
 
 # Production, behind an HTTPS proxy (nginx) that sets X-Forwarded-Proto: DJANGO_PRODUCTION=true (README, Production).
-if env_bool("DJANGO_PRODUCTION", False):
+if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True

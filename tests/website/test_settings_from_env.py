@@ -70,16 +70,27 @@ def test_without_redis_url_the_redis_of_a_running_make_run_is_used(tmp_path):
     assert settings_under({**both, "DJANGO_SECRET_KEY": STRONG_KEY})["redis"] == "redis://elsewhere:6379/1"
 
 
-@pytest.mark.parametrize("key", [None, "", "  ", "dev-only-insecure-key-change-me-in-production"])
-def test_without_a_secret_key_the_site_refuses_to_start_when_debug_is_off(key):
-    result = run_under({} if key is None else {"DJANGO_SECRET_KEY": key}, "-c", PRINT_SETTINGS)
+def test_the_public_key_is_refused_when_debug_is_off():
+    result = run_under({"DJANGO_SECRET_KEY": "dev-only-insecure-key-change-me-in-production"}, "-c", PRINT_SETTINGS)
     assert result.returncode != 0
-    assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY is the public dev-only key" in result.stderr
 
 
-def test_the_wsgi_application_refuses_the_public_key_too():
-    result = run_under({}, "-c", "import website.wsgi")
-    assert "ImproperlyConfigured: DJANGO_SECRET_KEY" in result.stderr
+@pytest.mark.parametrize("key", [None, "", "  "])
+def test_in_production_the_site_refuses_to_start_without_a_secret_key(key):
+    env = {"DJANGO_PRODUCTION": "true"} if key is None else {"DJANGO_PRODUCTION": "true", "DJANGO_SECRET_KEY": key}
+    for command in (["-c", PRINT_SETTINGS], ["-c", "import website.wsgi"]):
+        result = run_under(env, *command)
+        assert result.returncode != 0
+        assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_without_a_secret_key_a_checkout_uses_its_own_kept_in_the_run_folder(tmp_path):
+    run_dir = {"SILK_ROAD_RUN_DIR": str(tmp_path)}
+    first, again = settings_under(run_dir)["secret"], settings_under(run_dir)["secret"]
+    assert first == again == (tmp_path / "secret_key").read_text()
+    assert first != "dev-only-insecure-key-change-me-in-production" and len(first) >= 50
+    assert run_under(run_dir, "manage.py", "check").returncode == 0
 
 
 def test_with_debug_on_the_dev_only_key_is_allowed():

@@ -1,7 +1,8 @@
-"""The secret key of this checkout's local runs (`make run`, `make test`...): made once, kept in .run/.
+"""The secret key of this checkout's local runs: made once, kept in .run/secret_key (SILK_ROAD_RUN_DIR).
 
-The site refuses the public dev-only key when DEBUG is off (website/settings.py);
-`tools.stack` hands this key to what it starts unless DJANGO_SECRET_KEY is set.
+Without DJANGO_SECRET_KEY, and outside DJANGO_PRODUCTION and DJANGO_DEBUG, the
+settings use it (`manage.py check` works on a fresh clone, and never with a key
+anyone else knows); `tools.stack` hands it to what it starts.
 """
 
 from __future__ import annotations
@@ -10,28 +11,31 @@ import os
 import secrets
 from pathlib import Path
 
-KEY_FILE = Path(__file__).resolve().parent.parent / ".run" / "secret_key"
+
+def key_file() -> Path:
+    return Path(os.environ.get("SILK_ROAD_RUN_DIR", Path(__file__).resolve().parent.parent / ".run")) / "secret_key"
 
 
 def local_secret_key() -> str:
     """This checkout's key, made on first use; two commands starting together get the same one."""
+    path = key_file()
     try:
-        if key := KEY_FILE.read_text().strip():
+        if key := path.read_text().strip():
             return key
     except FileNotFoundError:
         pass
-    KEY_FILE.parent.mkdir(exist_ok=True)
-    draft = KEY_FILE.with_name(f"{KEY_FILE.name}.{os.getpid()}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as file:
         file.write(secrets.token_urlsafe(50))
     try:
-        os.link(draft, KEY_FILE)  # atomic, and never replaces a key another command made meanwhile
+        os.link(draft, path)  # atomic, and never replaces a key another command made meanwhile
     except FileExistsError:
         pass
     finally:
         draft.unlink()
-    return KEY_FILE.read_text().strip()
+    return path.read_text().strip()
 
 
 def with_local_secret_key(env: dict[str, str]) -> dict[str, str]:

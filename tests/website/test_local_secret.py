@@ -2,14 +2,14 @@ import stat
 
 import pytest
 
-from tools import local_secret, stack
+from tools import stack
+from website import local_secret
 
 
 @pytest.fixture
 def key_file(tmp_path, monkeypatch):
-    path = tmp_path / ".run" / "secret_key"
-    monkeypatch.setattr(local_secret, "KEY_FILE", path)
-    return path
+    monkeypatch.setenv("SILK_ROAD_RUN_DIR", str(tmp_path / ".run"))
+    return tmp_path / ".run" / "secret_key"
 
 
 def test_the_local_key_is_made_once_kept_private_and_reused(key_file):
