@@ -15,27 +15,34 @@ import redis
 from redis.cluster import RedisCluster
 from redis.sentinel import Sentinel
 
-from .fixtures import free_port, redis_server_binary
+from .fixtures import redis_server_binary
 
 
-def free_cluster_port() -> int:
-    """A free port whose cluster bus port (10,000 higher, at most 65,535) is free too."""
+def quiet_port() -> int:
+    """A free port below the ephemeral range (from 32768), whose cluster bus port (10,000 higher) is free
+    too: a port that `bind(0)` hands out may meanwhile be taken by some process's outgoing connection."""
     while True:
-        port = random.randint(20000, 55000)
+        port = random.randint(10000, 22000)
+        if port in _handed_out:
+            continue
         try:
             for candidate in (port, port + 10000):
                 with socket.socket() as sock:
                     sock.bind(("127.0.0.1", candidate))
         except OSError:
             continue
+        _handed_out.add(port)  # free until its server binds it: never twice
         return port
+
+
+_handed_out: set[int] = set()
 
 
 def _redis_cli() -> str:
     return str(Path(redis_server_binary()).with_name("redis-cli"))
 
 
-def _wait(condition, what: str, seconds: float = 20) -> None:
+def _wait(condition, what: str, seconds: float = 20, servers: _Servers | None = None) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -44,7 +51,9 @@ def _wait(condition, what: str, seconds: float = 20) -> None:
         except (redis.RedisError, OSError):
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} within {seconds:g} s")
+            processes = servers.processes.items() if servers else ()
+            exited = [port for port, process in processes if process.poll() is not None]
+            raise RuntimeError(f"{what} within {seconds:g} s" + (f"; exited: servers on {exited}" if exited else ""))
         time.sleep(0.05)
 
 
@@ -103,14 +112,14 @@ class Cluster(_Servers):
 
     def __init__(self, workdir: Path, masters: int = 3) -> None:
         super().__init__(workdir)
-        self.ports = [free_cluster_port() for _ in range(masters)]
+        self.ports = [quiet_port() for _ in range(masters)]
         self.url = f"redis://127.0.0.1:{self.ports[0]}/0"
 
     def start(self) -> None:
         for port in self.ports:
             self._start(port, "--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--save", "")
         for port in self.ports:
-            _wait(lambda port=port: redis.Redis(port=port).ping(), f"cluster node {port} did not start")
+            _wait(lambda port=port: redis.Redis(port=port).ping(), f"cluster node {port} did not start", servers=self)
         nodes = [f"127.0.0.1:{port}" for port in self.ports]
         subprocess.run(
             [_redis_cli(), "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
@@ -120,6 +129,7 @@ class Cluster(_Servers):
         _wait(
             lambda: all(redis.Redis(port=p).cluster("info")["cluster_state"] == "ok" for p in self.ports),
             "the cluster did not reach state ok",
+            servers=self,
         )
 
     def client(self) -> RedisCluster:
@@ -131,8 +141,8 @@ class SentinelGroup(_Servers):
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
-        self.master_port, self.replica_port = free_port(), free_port()
-        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.master_port, self.replica_port = quiet_port(), quiet_port()
+        self.sentinel_ports = [quiet_port() for _ in range(3)]
         # Named after its master: django-redis keeps connection pools per URL for the whole process.
         self.service = f"cache-sync-{self.master_port}"
 
@@ -147,6 +157,7 @@ class SentinelGroup(_Servers):
         _wait(
             lambda: redis.Redis(port=self.replica_port).info("replication")["master_link_status"] == "up",
             "the replica did not sync",
+            servers=self,
         )
         for port in self.sentinel_ports:  # after the sync: their first INFO of the master shows the replica
             self._start(port, "--sentinel", config=monitor)
@@ -156,6 +167,7 @@ class SentinelGroup(_Servers):
                 for p in self.sentinel_ports
             ),
             "the sentinels did not find each other and the replica",
+            servers=self,
         )
 
     @property
