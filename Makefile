@@ -3,23 +3,24 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m tools.stack
 
-.PHONY: run test lint test-site test-library test-topologies mutants loadtest loadtest-ui bench
+.PHONY: run test lint test-site test-library test-topologies mutants loadtest loadtest-ui bench lock newcomer
 
-# One stamp per requirements set: `make run` installs the runtime only.
+# One stamp per requirements set: `make run` installs the runtime only. Each set is a lock with hashes
+# (requirements*.txt), compiled from the readable top-level pins (requirements*.in) by `make lock`.
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
 $(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.loadtest: requirements.txt requirements-loadtest.txt | $(VENV)/bin/python
-	$(PY) -m pip install -q -r requirements-loadtest.txt
+	$(PY) -m pip install -q --require-hashes -r requirements-loadtest.txt
 	touch $@ $(VENV)/.runtime
 
 $(VENV)/.dev: requirements.txt requirements-loadtest.txt requirements-dev.txt | $(VENV)/bin/python
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.txt
 	touch $@ $(VENV)/.loadtest $(VENV)/.runtime
 
 run: $(VENV)/.runtime
@@ -33,11 +34,12 @@ lint: $(VENV)/.dev
 test: lint
 	$(STACK) exec -- $(MAKE) --no-print-directory test-site test-library
 
+# Each suite names its settings: an exported DJANGO_SETTINGS_MODULE must not choose them.
 test-site:
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --ds=website.settings $(PYTEST_ARGS)
 
 test-library:
-	cd cache_sync && ../$(VENV)/bin/pytest $(PYTEST_ARGS)
+	cd cache_sync && ../$(VENV)/bin/pytest --ds=cache_sync.tests.settings $(PYTEST_ARGS)
 
 # cache_sync's suite against a 3-master Redis Cluster and behind Sentinel, each started for the run.
 test-topologies: $(VENV)/.dev
@@ -59,3 +61,11 @@ bench: $(VENV)/.dev
 	$(STACK) exec -- $(PY) -m benchmarks.run $(BENCH_ARGS)
 	$(STACK) exec -- $(PY) -m benchmarks.http $(BENCH_HTTP_ARGS)
 	$(PY) -m benchmarks.topologies
+
+# Recompile the hashed locks after editing a requirements*.in file.
+lock: $(VENV)/.dev
+	tools/lock.sh
+
+# What a newcomer does, checked: a fresh clone of HEAD, a new venv, `make run`, pages answer, Ctrl-C stops all.
+newcomer:
+	$(PYTHON) -m tools.newcomer

@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     with ensure_redis() as url:
         env = with_local_secret_key({**os.environ, "REDIS_URL": url})  # never the public dev key
         if args.action == "run":
+            env["DJANGO_SETTINGS_MODULE"] = "website.settings"  # this site, whatever the shell exports
             with published_redis_url(url):
                 return serve(env, args.bind)
         command = [part for part in args.command if part != "--"]
