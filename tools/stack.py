@@ -104,14 +104,18 @@ def private_redis(*, own_session: bool = False) -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_command(command: list[str], env: dict[str, str]) -> int:
+def run_command(command: list[str], env: dict[str, str], *, graceful: bool = False) -> int:
     """Run a child to completion; Ctrl-C or SIGTERM is passed on to it instead of killing us first
-    (so that what we started beside it, Redis and the relay, is stopped too)."""
-    child = subprocess.Popen(command, env=env)
-    previous = {
-        sig: signal.signal(sig, lambda signum, frame: child.send_signal(signum))
-        for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    (so that what we started beside it, Redis and the relay, is stopped too).
+
+    `graceful`: the child runs out of the terminal's reach and both signals reach it as SIGTERM (gunicorn's
+    graceful stop: a gevent worker told to quit by SIGINT exits through a SystemExit traceback)."""
+    child = subprocess.Popen(command, env=env, start_new_session=graceful)
+
+    def forward(signum, frame) -> None:
+        child.send_signal(signal.SIGTERM if graceful else signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return child.wait()
     finally:
@@ -133,7 +137,7 @@ def serve(env: dict[str, str], bind: str) -> int:
     admin_password = ensure_demo_admin(env)
     with background([*manage, "cache_sync", "relay"], env):
         print_welcome(bind, admin_password)
-        return run_command(gunicorn_command(bind), env)
+        return run_command(gunicorn_command(bind), env, graceful=True)
 
 
 def gunicorn_command(bind: str) -> list[str]:
@@ -141,7 +145,7 @@ def gunicorn_command(bind: str) -> list[str]:
     (each request closes its database connection: a greenlet's own would outlive it)."""
     return [
         sys.executable, "-m", "gunicorn", "website.wsgi", "--bind", bind, "--workers", "3",
-        "--worker-class", "gevent", "--env", "DJANGO_CONN_MAX_AGE=0",
+        "--worker-class", "gevent", "--env", "DJANGO_CONN_MAX_AGE=0", "--graceful-timeout", "3",
     ]  # fmt: skip
 
 
