@@ -69,7 +69,7 @@ def _parse_address(text: str) -> Address | None:
 
 
 def _is_trusted(address: Address, networks: Iterable[Network]) -> bool:
-    return any(address.version == network.version and address in network for network in networks)
+    return any(address in network for network in networks)  # False across IPv4 and IPv6
 
 
 def client_address(request: HttpRequest) -> str:

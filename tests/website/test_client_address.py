@@ -52,7 +52,7 @@ def test_a_trusted_proxy_without_the_header_is_counted_as_itself(settings):
 
 
 def test_a_garbage_entry_stops_at_the_last_address_a_trusted_proxy_gave(settings):
-    chain = "not-an-address, 10.0.0.2"
+    chain = "1.2.3.4, not-an-address, 10.0.0.2"  # 1.2.3.4 is whatever the client wrote
     assert address_of(settings, peer=PROXY, forwarded=chain, trusted="127.0.0.1,10.0.0.0/8") == "10.0.0.2"
 
 
