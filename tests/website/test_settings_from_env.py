@@ -103,6 +103,7 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": STRONG_KEY,
     "DJANGO_ALLOWED_HOSTS": "shop.example.org",
     "SITE_URL": "https://shop.example.org",
+    "DJANGO_TRUSTED_PROXIES": "127.0.0.1",
 }
 
 
