@@ -178,6 +178,10 @@ class Oracle:
         pipe.execute()
         return outcome
 
+    def record_page_gone(self, kind: str) -> None:
+        """A page the site map holds that no longer exists (a category page past the last one)."""
+        self.client.hincrby(_key("n"), f"gone:{kind}", 1)
+
     # -- the runner ------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:

@@ -64,6 +64,8 @@ def summarize(
         "reads": n.get("reads", 0),
         "writes": writes,
         "reads_checked": n.get("checked", 0),
+        # 404s of category pages past the last one (products moved away since the crawl): no failure, no read.
+        "pages_gone": n.get("gone:category", 0),
         "stale_reads": n.get("stale", 0),
         "stale_ratio": _ratio(n.get("stale", 0), n.get("checked", 0)),
         "stale_reads_by_page": {
@@ -126,6 +128,7 @@ def summary_table(results: dict[str, dict]) -> str:
         rows.append((f"fresh, read {BUCKET_TITLES[label]} after a write", lambda r, k=label: _fresh(r, k)))
     rows += [
         ("stuck pages after the run", lambda r: f"{r['stuck']['stuck']} of {r['stuck']['pages_checked']}"),
+        ("category pages gone (404 past the last, expected)", lambda r: str(r["pages_gone"])),
         ("HTTP failures", lambda r: str(r["http_failures"])),
     ]
     lines = ["| | " + " | ".join(f"`{m}`" for m in modes) + " |", "|---" * (len(modes) + 1) + "|"]
@@ -152,6 +155,9 @@ How to read it:
   brackets).
 - **Stuck pages**: after Locust stopped (no writes), every page showing a written object is read
   again; a page still older than the oracle's newest version is stuck until its TTL.
+- **Category pages gone**: a category page past its last one answers 404 once writers moved
+  products out of the category since the site map was crawled; readers expect it (no failure,
+  not a read). Any other non-200 answer is an HTTP failure.
 - `ttl` caches pages for the TTL with no invalidation; `naive` deletes keys in `post_save`, before
   commit, with no stale-set guard; `sync` is cache_sync (after commit, leases against stale sets).
 """

@@ -50,6 +50,7 @@ class Page:
     kind: str  # home, category, product, profile
     key: str  # the cache_sync rule key, e.g. "category:tea"; oracle candidates live under it
     url: str
+    number: int = 1  # the page number of a category page
 
     @property
     def name(self) -> str:
@@ -61,7 +62,7 @@ def home_page() -> Page:
 
 
 def category_page(slug: str, number: int = 1) -> Page:
-    return Page("category", f"category:{slug}", f"/categories/{slug}/?page={number}")
+    return Page("category", f"category:{slug}", f"/categories/{slug}/?page={number}", number)
 
 
 def product_page(slug: str) -> Page:

@@ -6,6 +6,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from website.client_address import parse_trusted_proxies
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -166,6 +168,10 @@ CACHE_SYNC = {
         },
     },
 }
+
+# The proxies whose X-Forwarded-For the rate limits believe (addresses or CIDR networks); empty: none.
+TRUSTED_PROXIES = parse_trusted_proxies(os.environ.get("DJANGO_TRUSTED_PROXIES", ""))
+RATELIMIT_IP_META_KEY = "website.client_address.client_address"
 
 # Production, behind an HTTPS proxy (nginx) that sets X-Forwarded-Proto: DJANGO_PRODUCTION=true (README, Production).
 if PRODUCTION:

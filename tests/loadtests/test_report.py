@@ -40,6 +40,7 @@ def fake_mode(mode: str, stale: bool) -> dict:
         {"Method": "GET", "Name": "/products/[slug]/", "Error": f"CatchResponseError('{stale_failure_message(900)}')"},
     ]
     failures[1]["Occurrences"] = str(stale_reads)
+    oracle.record_page_gone("category")  # a success in Locust's rows: no HTTP failure
     stuck = {"pages_checked": 1, "stuck": int(stale), "examples": ["/products/p/ (hit)"] if stale else []}
     return summarize(mode, oracle.results(), rows, stuck, duration=10, locust_returncode=0, failure_rows=failures)
 
@@ -52,6 +53,7 @@ def test_summary_counts_stale_reads_and_windows():
     assert result["cache_hit_ratio"] == 0.9
     assert result["requests_per_s"] == 11.0
     assert result["http_failures"] == 1  # the 502, not the stale reads (failures of their requests too)
+    assert result["pages_gone"] == 1 and result["reads"] == 10  # a category page gone is not a read
     assert result["staleness_window_ms"]["max"] == 3500  # last stale read at 1004.5, v3 acked at 1001
     assert result["staleness_window_ms"]["writes_seen_stale"] == 1
     assert result["read_latency_ms"]["p50"] == 6
@@ -64,6 +66,7 @@ def test_write_reports_writes_table_json_and_plot(tmp_path):
     assert "| **stale reads** | **4** | **0** |" in table
     assert (tmp_path / "stale_reads.png").stat().st_size > 1000
     assert "stuck pages after the run" in (tmp_path / "summary.md").read_text()
+    assert "| category pages gone (404 past the last, expected) | 1 | 1 |" in table
     assert json.loads((tmp_path / "summary.json").read_text())["modes"]["sync"]["stale_reads"] == 0
 
 

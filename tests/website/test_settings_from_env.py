@@ -103,6 +103,7 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": STRONG_KEY,
     "DJANGO_ALLOWED_HOSTS": "shop.example.org",
     "SITE_URL": "https://shop.example.org",
+    "DJANGO_TRUSTED_PROXIES": "127.0.0.1",
 }
 
 
@@ -116,3 +117,20 @@ def test_the_documented_production_settings_pass_check_deploy_without_a_warning(
 def test_without_the_production_flag_check_deploy_warns(security_check):
     result = run_under({**PRODUCTION, "DJANGO_PRODUCTION": "false"}, "manage.py", "check", "--deploy")
     assert f"security.{security_check}" in result.stderr + result.stdout
+
+
+def test_trusted_proxies_come_from_the_environment_and_the_rate_limits_use_them():
+    show = "import django; from django.conf import settings; django.setup(); "
+    show += "print(settings.TRUSTED_PROXIES, settings.RATELIMIT_IP_META_KEY)"
+    by_default = run_under({"DJANGO_SECRET_KEY": STRONG_KEY}, "-c", show)
+    assert by_default.stdout.split()[0] == "()", by_default.stderr  # no proxy trusted unless configured
+    result = run_under({"DJANGO_SECRET_KEY": STRONG_KEY, "DJANGO_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"}, "-c", show)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["('127.0.0.1/32',", "'10.0.0.0/8')", "website.client_address.client_address"]
+
+
+def test_an_invalid_trusted_proxy_stops_the_site_at_start_naming_the_variable():
+    env = {"DJANGO_SECRET_KEY": STRONG_KEY, "DJANGO_TRUSTED_PROXIES": "nginx.internal"}
+    result = run_under(env, "manage.py", "check")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_TRUSTED_PROXIES: 'nginx.internal' is not an IP address" in result.stderr
