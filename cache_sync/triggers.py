@@ -13,7 +13,7 @@ INSERT ... SELECT per statement, however many rows), SQLite row-level ones.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
@@ -276,11 +276,35 @@ def triggers_for(using: str, config: Config | None = None) -> list[Trigger]:
     connection = connections[using]
     if connection.vendor not in SUPPORTED_VENDORS:
         return []
-    existing = set(connection.introspection.table_names())
-    if OUTBOX_TABLE not in existing:
-        return []
-    watched = [w for w in watched_tables(config) if w.table in existing and _allowed(using, w)]
+    with connection.cursor() as cursor:
+        existing = set(connection.introspection.table_names(cursor))
+        if OUTBOX_TABLE not in existing:
+            return []
+        watched = []
+        for table in watched_tables(config):
+            if table.table in existing and _allowed(using, table):
+                columns = {c.name for c in connection.introspection.get_table_description(cursor, table.table)}
+                if (restricted := _restricted(table, columns)) is not None:
+                    watched.append(restricted)
     return expected_triggers(connection.vendor, watched)
+
+
+def _restricted(watched: WatchedTable | WatchedLinks, columns: set[str]) -> WatchedTable | WatchedLinks | None:
+    """The table as it is now (mid-migration, the models may name a column not added yet, or renamed).
+
+    A trigger names only columns that exist, so no write fails; a recorded row lacking a
+    key column gets it from the database at delivery (affected._complete).
+    """
+    if isinstance(watched, WatchedLinks):
+        sides = tuple(side for side in watched.sides if side[1] in columns)
+        return replace(watched, sides=sides) if sides else None
+    if watched.key_columns[0][1] not in columns:
+        return None
+    return replace(
+        watched,
+        key_columns=tuple(key for key in watched.key_columns if key[1] in columns),
+        change_columns=tuple(column for column in watched.change_columns if column in columns),
+    )
 
 
 def _allowed(using: str, watched: WatchedTable | WatchedLinks) -> bool:
@@ -310,15 +334,38 @@ def install_triggers(using: str, config: Config | None = None) -> TriggerDiff:
     connection = connections[using]
     with transaction.atomic(using=using), connection.cursor() as cursor:
         for name, table in diff.stale:
-            if connection.vendor == "postgresql":
-                cursor.execute(f"DROP TRIGGER IF EXISTS {_q(name)} ON {_q(table)}")
-                cursor.execute(f"DROP FUNCTION IF EXISTS {_q(name)}()")
-            else:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {_q(name)}")
+            for statement in _drop_statements(connection.vendor, name, table):
+                cursor.execute(statement)
         for trigger in diff.missing:
             for statement in trigger.statements:
                 cursor.execute(statement)
     return diff
+
+
+def _drop_statements(vendor: str, name: str, table: str) -> list[str]:
+    if vendor == "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {_q(name)} ON {_q(table)}", f"DROP FUNCTION IF EXISTS {_q(name)}()"]
+    return [f"DROP TRIGGER IF EXISTS {_q(name)}"]
+
+
+def drop_table_triggers(schema_editor, table: str) -> None:
+    """Drop the cache_sync triggers of `table` (before a schema operation on it)."""
+    connection = schema_editor.connection
+    if connection.vendor not in SUPPORTED_VENDORS:
+        return
+    for name, on in installed_triggers(connection.alias).items():
+        if on == table:
+            for statement in _drop_statements(connection.vendor, name, table):
+                schema_editor.execute(statement, params=None)
+
+
+def create_table_triggers(schema_editor, table: str) -> None:
+    """Install the triggers the rules need on `table` as it is now (after a schema operation on it)."""
+    drop_table_triggers(schema_editor, table)
+    for trigger in triggers_for(schema_editor.connection.alias):
+        if trigger.table == table:
+            for statement in trigger.statements:
+                schema_editor.execute(statement, params=None)
 
 
 def install_after_migrate(sender, using: str, **kwargs) -> None:

@@ -174,6 +174,31 @@ MUTANTS = [
         "    if read_may_predate_lease():",
         "    if False:",
     ),
+    Mutant(
+        "schema_hooks: a table's triggers are not dropped before a schema operation on it",
+        "schema_hooks.py",
+        "        for table in before:\n            drop_triggers_of(self, table)\n",
+        "",
+    ),
+    Mutant(
+        "schema_hooks: a table's triggers are not re-created after a schema operation on it",
+        "schema_hooks.py",
+        "        for table in after:\n            create_triggers_of(self, table)\n",
+        "",
+    ),
+    Mutant(
+        "schema_hooks: the schema editors are not wrapped",
+        "schema_hooks.py",
+        "            wrapper_class.SchemaEditorClass = following_schema_editor(wrapper_class.SchemaEditorClass)",
+        "            pass",
+    ),
+    Mutant(
+        "triggers: a trigger names the rules' columns the table does not have (yet)",
+        "triggers.py",
+        "        key_columns=tuple(key for key in watched.key_columns if key[1] in columns),\n"
+        "        change_columns=tuple(column for column in watched.change_columns if column in columns),",
+        "",
+    ),
 ]  # fmt: skip
 
 
