@@ -13,12 +13,14 @@ INSERT ... SELECT per statement, however many rows), SQLite row-level ones.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, replace
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, models, router, transaction
 
+from .affected import TRUNCATED
 from .conf import Config, Rule, get_config
 from .models import OUTBOX_TABLE
 
@@ -35,6 +37,7 @@ class WatchedTable:
     label: str
     key_columns: tuple[tuple[str, str], ...]  # (name in the outbox entry, column); ("pk", ...) first
     change_columns: tuple[str, ...]
+    unique_columns: tuple[tuple[str, ...], ...] = ()  # each set a REPLACE may conflict on (SQLite), pk first
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,18 @@ def _watched_table(rule: Rule, model: type[models.Model]) -> WatchedTable:
     else:
         changing = [opts.get_field(name) for name in rule.fields] + list(key_fields)
     change_columns = sorted({f.column for f in changing if f.concrete and not f.many_to_many} | {opts.pk.column})
-    return WatchedTable(opts.db_table, rule.model, tuple(key_columns), tuple(change_columns))
+    return WatchedTable(opts.db_table, rule.model, tuple(key_columns), tuple(change_columns), _unique_columns(opts))
+
+
+def _unique_columns(opts) -> tuple[tuple[str, ...], ...]:
+    """The column sets of the table's unique constraints on plain fields (not conditions or expressions)."""
+    sets = [(opts.pk.column,)]
+    sets += [(f.column,) for f in opts.concrete_fields if f.unique and not f.primary_key]
+    for names in opts.unique_together:
+        sets.append(tuple(opts.get_field(name).column for name in names))
+    for constraint in opts.total_unique_constraints:
+        sets.append(tuple(opts.get_field(name).column for name in constraint.fields))
+    return tuple(dict.fromkeys(sets))
 
 
 def expected_triggers(vendor: str, watched: list[WatchedTable | WatchedLinks]) -> list[Trigger]:
@@ -159,16 +173,32 @@ def _sqlite_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
             ],
         }
         conditions = {"UPDATE": f" WHEN {_sqlite_changed(watched.change_columns)}"}
+        if watched.unique_columns:
+            by_operation["REPLACE"] = [_sqlite_replaced(watched)]
     triggers = []
     for operation, body in by_operation.items():
         when = conditions.get(operation, "")
         name = _name(watched.table, operation, [when, *body])
+        timing = "BEFORE INSERT" if operation == "REPLACE" else f"AFTER {operation}"
         statement = (
-            f"CREATE TRIGGER {_q(name)} AFTER {operation} ON {_q(watched.table)} FOR EACH ROW{when} "
-            f"BEGIN {' '.join(body)} END"
+            f"CREATE TRIGGER {_q(name)} {timing} ON {_q(watched.table)} FOR EACH ROW{when} BEGIN {' '.join(body)} END"
         )
         triggers.append(Trigger(name, watched.table, (statement,)))
     return triggers
+
+
+def _sqlite_replaced(watched: WatchedTable) -> str:
+    """The rows an INSERT would conflict with, recorded before it: `INSERT OR REPLACE` deletes them
+    without firing DELETE triggers (unless recursive_triggers is on). A plain INSERT that conflicts
+    fails and takes this record with it; one that does not finds nothing."""
+    conflicts = " OR ".join(
+        "(" + " AND ".join(f"old.{_q(column)} = NEW.{_q(column)}" for column in group) + ")"
+        for group in watched.unique_columns
+    )
+    return (
+        f"INSERT INTO {OUTBOX_TABLE} (model, data) SELECT {_literal(watched.label)}, {_sqlite_json(watched, 'old')} "
+        f"FROM {_q(watched.table)} AS old WHERE {conflicts};"
+    )
 
 
 # PostgreSQL: one statement-level trigger (and its function) per table and operation.
@@ -186,6 +216,14 @@ def _pg_insert(label: str, select: str) -> str:
         f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) "
         f"SELECT {_literal(label)}, rows::text, pg_backend_pid() "
         f"FROM (SELECT jsonb_agg(data) AS rows FROM ({select}) AS changes) AS statement WHERE rows IS NOT NULL;"
+    )
+
+
+def _pg_truncated(label: str) -> str:
+    # No rows to name: an entry that means "every key of the rule" (affected.py).
+    return (
+        f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) "
+        f"VALUES ({_literal(label)}, {_literal(json.dumps([{TRUNCATED: True}]))}, pg_backend_pid());"
     )
 
 
@@ -225,10 +263,13 @@ def _postgresql_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
             "DELETE": [_pg_insert(label, f"SELECT {_pg_json(watched, 'r')} AS data FROM old_rows r")],
             "UPDATE": [_pg_insert(label, _pg_update_select(watched))],
         }
+    labels = [watched.label] if isinstance(watched, WatchedTable) else [label for label, _c in watched.sides]
+    by_operation["TRUNCATE"] = [_pg_truncated(label) for label in labels]
     transition = {
-        "INSERT": "NEW TABLE AS new_rows",
-        "DELETE": "OLD TABLE AS old_rows",
-        "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "INSERT": " REFERENCING NEW TABLE AS new_rows",
+        "DELETE": " REFERENCING OLD TABLE AS old_rows",
+        "UPDATE": " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "TRUNCATE": "",
     }
     triggers = []
     for operation, body in by_operation.items():
@@ -241,8 +282,8 @@ def _postgresql_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
             + f" IF recorded THEN PERFORM pg_notify({_literal(NOTIFY_CHANNEL)}, ''); END IF; RETURN NULL; END $$"
         )
         trigger = (
-            f"CREATE TRIGGER {_q(name)} AFTER {operation} ON {_q(watched.table)} "
-            f"REFERENCING {transition[operation]} FOR EACH STATEMENT EXECUTE FUNCTION {_q(name)}()"
+            f"CREATE TRIGGER {_q(name)} AFTER {operation} ON {_q(watched.table)}"
+            f"{transition[operation]} FOR EACH STATEMENT EXECUTE FUNCTION {_q(name)}()"
         )
         triggers.append(Trigger(name, watched.table, (function, trigger)))
     return triggers
@@ -269,6 +310,28 @@ def installed_triggers(using: str) -> dict[str, str]:
         else:
             return {}
         return dict(cursor.fetchall())
+
+
+def silent_triggers(using: str) -> tuple[str, list[str]]:
+    """(this connection's session_replication_role, the cache_sync triggers that do not fire for it).
+
+    PostgreSQL fires a trigger enabled as ORIGIN (the default) unless the session is a replica
+    (logical-replication apply, `pg_restore --disable-triggers`, a pooler that sets it), one
+    enabled as REPLICA only then, ALWAYS always, and a DISABLED one never.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return "origin", []
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        role = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT t.tgname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND t.tgname LIKE %s AND pg_table_is_visible(c.oid) ORDER BY t.tgname",
+            [PREFIX.replace("_", "\\_") + "%"],
+        )
+        firing = ("R", "A") if role == "replica" else ("O", "A")
+        return role, [name for name, enabled in cursor.fetchall() if enabled not in firing]
 
 
 def triggers_for(using: str, config: Config | None = None) -> list[Trigger]:
@@ -304,6 +367,7 @@ def _restricted(watched: WatchedTable | WatchedLinks, columns: set[str]) -> Watc
         watched,
         key_columns=tuple(key for key in watched.key_columns if key[1] in columns),
         change_columns=tuple(column for column in watched.change_columns if column in columns),
+        unique_columns=tuple(group for group in watched.unique_columns if set(group) <= columns),
     )
 
 

@@ -199,6 +199,48 @@ MUTANTS = [
         "        change_columns=tuple(column for column in watched.change_columns if column in columns),",
         "",
     ),
+    Mutant(
+        "triggers: SQLite records no row an INSERT OR REPLACE deletes",
+        "triggers.py",
+        '            by_operation["REPLACE"] = [_sqlite_replaced(watched)]',
+        "            pass",
+    ),
+    Mutant(
+        "triggers: the INSERT OR REPLACE record takes every row, not the conflicting ones",
+        "triggers.py",
+        'f"FROM {_q(watched.table)} AS old WHERE {conflicts};"',
+        'f"FROM {_q(watched.table)} AS old;"',
+    ),
+    Mutant(
+        "triggers: PostgreSQL records no TRUNCATE",
+        "triggers.py",
+        '    by_operation["TRUNCATE"] = [_pg_truncated(label) for label in labels]',
+        "",
+    ),
+    Mutant(
+        "affected: a TRUNCATE entry clears nothing",
+        "affected.py",
+        "            affected.fan_out.append(_every_key_of(rule, config))",
+        "            pass",
+    ),
+    Mutant(
+        "affected: a TRUNCATE entry clears every cached key, not its rule's",
+        "affected.py",
+        "            if any(template.match(key) is not None for template in patterned):",
+        "            if True:",
+    ),
+    Mutant(
+        "checks: triggers that do not fire for the site's connections pass the check",
+        "checks.py",
+        "        if silent:",
+        "        if False:",
+    ),
+    Mutant(
+        "triggers: a replica session is taken to fire ORIGIN triggers",
+        "triggers.py",
+        '        firing = ("R", "A") if role == "replica" else ("O", "A")',
+        '        firing = ("O", "A")',
+    ),
 ]  # fmt: skip
 
 
