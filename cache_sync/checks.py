@@ -55,7 +55,8 @@ def check_triggers(app_configs=None, databases=None, **kwargs) -> list[Error]:
             errors.append(
                 Error(
                     f"The change-recording triggers of CACHE_SYNC['RULES'] are missing or out of date on "
-                    f"database {alias!r} (tables {', '.join(tables)}): writes there are not invalidated.",
+                    f"database {alias!r} ({diff.describe()}; tables {', '.join(tables)}): "
+                    "writes there are not invalidated.",
                     hint=f"Run: python manage.py cache_sync install-triggers --database {alias}",
                     id="cache_sync.E020",
                 )

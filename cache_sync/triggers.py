@@ -376,10 +376,30 @@ def _allowed(using: str, watched: WatchedTable | WatchedLinks) -> bool:
     return any(router.allow_migrate_model(using, apps.get_model(label)) for label in labels)
 
 
+def _stem(name: str) -> str:
+    return name.rsplit("_", 1)[0]  # the table and operation, without the hash of the SQL
+
+
 @dataclass(frozen=True)
 class TriggerDiff:
     missing: tuple[Trigger, ...]
     stale: tuple[tuple[str, str], ...]  # (name, table) installed but no longer wanted
+    installed: tuple[str, ...] = ()  # wanted and installed as wanted
+
+    @property
+    def outdated(self) -> tuple[Trigger, ...]:
+        """Wanted triggers installed with other SQL (a changed rule or table: same table and operation)."""
+        stale = {_stem(name) for name, _table in self.stale}
+        return tuple(t for t in self.missing if _stem(t.name) in stale)
+
+    @property
+    def absent(self) -> tuple[Trigger, ...]:
+        """Wanted triggers with no version of them installed."""
+        outdated = set(self.outdated)
+        return tuple(t for t in self.missing if t not in outdated)
+
+    def describe(self) -> str:
+        return f"{len(self.installed)} installed, {len(self.outdated)} outdated, {len(self.absent)} missing"
 
 
 def compare_triggers(using: str, config: Config | None = None) -> TriggerDiff:
@@ -389,6 +409,7 @@ def compare_triggers(using: str, config: Config | None = None) -> TriggerDiff:
     return TriggerDiff(
         missing=tuple(t for t in wanted if t.name not in installed),
         stale=tuple((name, table) for name, table in sorted(installed.items()) if name not in names),
+        installed=tuple(t.name for t in wanted if t.name in installed),
     )
 
 

@@ -241,6 +241,12 @@ MUTANTS = [
         '        firing = ("R", "A") if role == "replica" else ("O", "A")',
         '        firing = ("O", "A")',
     ),
+    Mutant(
+        "triggers: a trigger installed with other SQL counts as missing, not outdated",
+        "triggers.py",
+        "        return tuple(t for t in self.missing if _stem(t.name) in stale)",
+        "        return ()",
+    ),
 ]  # fmt: skip
 
 
