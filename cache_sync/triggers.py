@@ -118,7 +118,10 @@ def _unique_columns(opts) -> tuple[tuple[str, ...], ...]:
 
 def expected_triggers(vendor: str, watched: list[WatchedTable | WatchedLinks]) -> list[Trigger]:
     build = {"postgresql": _postgresql_triggers, "sqlite": _sqlite_triggers}[vendor]
-    return [trigger for table in watched for trigger in build(table)]
+    triggers = [trigger for table in watched for trigger in build(table)]
+    if vendor == "postgresql" and watched:
+        triggers.append(_pg_outbox_truncate_trigger())
+    return triggers
 
 
 def _name(table: str, operation: str, statements: list[str]) -> str:
@@ -219,12 +222,33 @@ def _pg_insert(label: str, select: str) -> str:
     )
 
 
+OUTBOX_TRUNCATED = "cache_sync.outbox_truncated"  # set for the transaction by a TRUNCATE of the outbox
+
+
 def _pg_truncated(label: str) -> str:
-    # No rows to name: an entry that means "every key of the rule" (affected.py).
+    # No rows to name: an entry that means "every key of the rule" (affected.py). Unless the same
+    # statement empties the outbox (Django's flush, the test runner): that discards every pending
+    # entry too, and whoever flushes the database clears the cache.
     return (
         f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) "
-        f"VALUES ({_literal(label)}, {_literal(json.dumps([{TRUNCATED: True}]))}, pg_backend_pid());"
+        f"SELECT {_literal(label)}, {_literal(json.dumps([{TRUNCATED: True}]))}, pg_backend_pid() "
+        f"WHERE current_setting({_literal(OUTBOX_TRUNCATED)}, true) IS DISTINCT FROM 'on';"
     )
+
+
+def _pg_outbox_truncate_trigger() -> Trigger:
+    """BEFORE TRUNCATE on the outbox: all BEFORE TRUNCATE triggers of a statement fire before its AFTER ones."""
+    body = f"PERFORM set_config({_literal(OUTBOX_TRUNCATED)}, 'on', true);"
+    name = _name(OUTBOX_TABLE, "TRUNCATE", [body])
+    function = (
+        f"CREATE OR REPLACE FUNCTION {_q(name)}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN {body} RETURN NULL; END $$"
+    )
+    trigger = (
+        f"CREATE TRIGGER {_q(name)} BEFORE TRUNCATE ON {_q(OUTBOX_TABLE)} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {_q(name)}()"
+    )
+    return Trigger(name, OUTBOX_TABLE, (function, trigger))
 
 
 def _pg_update_select(table: WatchedTable) -> str:

@@ -247,6 +247,12 @@ MUTANTS = [
         "        return tuple(t for t in self.missing if _stem(t.name) in stale)",
         "        return ()",
     ),
+    Mutant(
+        "triggers: a TRUNCATE that empties the outbox too (a flush) records its tables",
+        "triggers.py",
+        "IS DISTINCT FROM 'on';\"",
+        "IS DISTINCT FROM 'never';\"",
+    ),
 ]  # fmt: skip
 
 
