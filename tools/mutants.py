@@ -109,7 +109,7 @@ MUTANTS = [
     ),
     Mutant(
         "triggers: an UPDATE records only the new values (old keys from memory or nowhere)",
-        "triggers.py",
+        "trigger_sql.py",
         '                _sqlite_insert(label, _sqlite_json(watched, "OLD")),\n'
         '                _sqlite_insert(label, _sqlite_json(watched, "NEW"), f" WHERE {_sqlite_changed(keys)}"),',
         '                _sqlite_insert(label, _sqlite_json(watched, "NEW")),',
@@ -194,26 +194,26 @@ MUTANTS = [
     ),
     Mutant(
         "triggers: a trigger names the rules' columns the table does not have (yet)",
-        "triggers.py",
+        "watched.py",
         "        key_columns=tuple(key for key in watched.key_columns if key[1] in columns),\n"
         "        change_columns=tuple(column for column in watched.change_columns if column in columns),",
         "",
     ),
     Mutant(
         "triggers: SQLite records no row an INSERT OR REPLACE deletes",
-        "triggers.py",
+        "trigger_sql.py",
         '            by_operation["REPLACE"] = [_sqlite_replaced(watched)]',
         "            pass",
     ),
     Mutant(
         "triggers: the INSERT OR REPLACE record takes every row, not the conflicting ones",
-        "triggers.py",
+        "trigger_sql.py",
         'f"FROM {_q(watched.table)} AS old WHERE {conflicts};"',
         'f"FROM {_q(watched.table)} AS old;"',
     ),
     Mutant(
         "triggers: PostgreSQL records no TRUNCATE",
-        "triggers.py",
+        "trigger_sql.py",
         '    by_operation["TRUNCATE"] = [_pg_truncated(label) for label in labels]',
         "",
     ),
@@ -249,7 +249,7 @@ MUTANTS = [
     ),
     Mutant(
         "triggers: a TRUNCATE that empties the outbox too (a flush) records its tables",
-        "triggers.py",
+        "trigger_sql.py",
         "IS DISTINCT FROM 'on';\"",
         "IS DISTINCT FROM 'never';\"",
     ),
