@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from website.versioning import VersionedModel
+from website.versioning import VersionedModel, VersionedQuerySet
 
 from .validators import reject_confusable_username, reject_control_characters
 
@@ -18,7 +18,7 @@ def activation_window() -> timedelta:
     return timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
 
 
-class SilkRoadUserManager(UserManager):
+class SilkRoadUserManager(UserManager.from_queryset(VersionedQuerySet)):
     def get_by_natural_key(self, username: str):
         """Log in whatever the case (`Alice` finds `alice`), as registration refuses case variants."""
         if len(username) > self.model._meta.get_field(self.model.USERNAME_FIELD).max_length:

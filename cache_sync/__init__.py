@@ -16,6 +16,7 @@ __all__ = [
     "key_rebuilt",
     "keys_for",
     "keys_invalidated",
+    "register_table_triggers",
     "suspended",
 ]
 
@@ -25,6 +26,7 @@ _HOMES = {
     "invalidate_objects": "cache_sync.api",
     "keys_for": "cache_sync.api",
     "suspended": "cache_sync.api",
+    "register_table_triggers": "cache_sync.schema_hooks",
     "keys_invalidated": "cache_sync.signals",
     "key_rebuilt": "cache_sync.signals",
 }
@@ -32,6 +34,7 @@ _HOMES = {
 if TYPE_CHECKING:
     from .api import invalidate_keys, invalidate_objects, keys_for, suspended
     from .pages import cached_page
+    from .schema_hooks import register_table_triggers
     from .signals import key_rebuilt, keys_invalidated
 
 

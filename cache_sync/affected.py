@@ -22,6 +22,7 @@ from .keys import KeyTemplate
 from .outbox import KEYS_LABEL, Change
 
 FAN_OUT_CHUNK = 5000
+TRUNCATED = "truncated"  # a recorded row {"truncated": true}: the table was truncated, every key of the rule
 
 
 @dataclass
@@ -46,12 +47,18 @@ def affected_keys(changes: Iterable[Change], using: str, config: Config | None =
     config = config or get_config()
     affected = AffectedKeys()
     rows_by_model: dict[str, list[dict]] = defaultdict(list)
+    truncated: dict[str, None] = {}
     for change in changes:
         for row in change.rows:
             if change.model == KEYS_LABEL:
                 affected.add(row.get("keys", ()))
+            elif row.get(TRUNCATED):
+                truncated[change.model] = None
             else:
                 rows_by_model[change.model].append(row)
+    for label in truncated:
+        if (rule := config.rules_by_model.get(label)) is not None:
+            affected.fan_out.append(_every_key_of(rule, config))
     for label, rows in rows_by_model.items():
         rule = config.rules_by_model.get(label)
         if rule is None:
@@ -62,6 +69,23 @@ def affected_keys(changes: Iterable[Change], using: str, config: Config | None =
         for accessor, templates in rule.related:
             affected.fan_out.append(_related_keys(model, accessor, templates, [row["pk"] for row in rows], using))
     return affected
+
+
+def _every_key_of(rule: Rule, config: Config) -> Iterator[str]:
+    """After a TRUNCATE no row names the keys: every cached key a template of the rule matches.
+
+    Found by SCAN, so only for this entry, which only a TRUNCATE writes (the statement
+    hook does not take TRUNCATE for a write: the relay delivers it, off the write path).
+    """
+    from .store import get_store
+
+    templates = [*rule.keys, *(template for _accessor, related in rule.related for template in related)]
+    yield from (template.text for template in templates if not template.paths)
+    patterned = [template for template in templates if template.paths]
+    if patterned:
+        for key in get_store(config.cache_alias).cached_keys():
+            if any(template.match(key) is not None for template in patterned):
+                yield key
 
 
 def row_values(rule: Rule, obj: models.Model) -> dict:

@@ -26,15 +26,18 @@ class CacheSyncConfig(AppConfig):
     verbose_name = "Cache sync"
 
     def ready(self) -> None:
-        from .checks import check_cache_sync, check_triggers
+        from .checks import check_cache_sync, check_triggers, check_triggers_fire
         from .rebuild import rebuild_pages
         from .receivers import connect_receivers
+        from .schema_hooks import follow_schema_in_migrations
         from .signals import keys_invalidated
-        from .triggers import install_after_migrate
+        from .triggers import SUPPORTED_VENDORS, install_after_migrate
 
         register(check_cache_sync, Tags.caches)
         register(check_triggers, Tags.database)
+        register(check_triggers_fire, Tags.database)
         connect_receivers()
+        follow_schema_in_migrations(SUPPORTED_VENDORS)
         post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="cache_sync:install_triggers")
         keys_invalidated.connect(rebuild_pages, dispatch_uid="cache_sync:rebuild_pages")
         setting_changed.connect(reload_settings, dispatch_uid="cache_sync:reload_settings")

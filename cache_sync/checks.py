@@ -14,7 +14,7 @@ from django.http.request import validate_host
 from .built_requests import built_request_host
 from .conf import get_config, parse
 from .keys import KeyTemplate
-from .triggers import SUPPORTED_VENDORS, compare_triggers
+from .triggers import SUPPORTED_VENDORS, compare_triggers, silent_triggers
 
 
 def check_cache_sync(app_configs=None, **kwargs) -> list[Error]:
@@ -55,9 +55,32 @@ def check_triggers(app_configs=None, databases=None, **kwargs) -> list[Error]:
             errors.append(
                 Error(
                     f"The change-recording triggers of CACHE_SYNC['RULES'] are missing or out of date on "
-                    f"database {alias!r} (tables {', '.join(tables)}): writes there are not invalidated.",
+                    f"database {alias!r} ({diff.describe()}; tables {', '.join(tables)}): "
+                    "writes there are not invalidated.",
                     hint=f"Run: python manage.py cache_sync install-triggers --database {alias}",
                     id="cache_sync.E020",
+                )
+            )
+    return errors
+
+
+def check_triggers_fire(app_configs=None, databases=None, **kwargs) -> list[Error]:
+    """The triggers fire for this site's own connections (`check --database`, `migrate`)."""
+    errors = []
+    for alias in databases or ():
+        if not get_config().rules or connections[alias].vendor != "postgresql":
+            continue
+        role, silent = silent_triggers(alias)
+        if silent:
+            errors.append(
+                Error(
+                    f"{len(silent)} change-recording trigger(s) do not fire for this site's connections to "
+                    f"database {alias!r} (session_replication_role = {role}; disabled or not enabled for it): "
+                    f"writes there reach no cache. E.g. {silent[0]}.",
+                    hint="A site that writes as a replica (a pooler or a role setting session_replication_role) "
+                    "needs ALTER TABLE ... ENABLE ALWAYS TRIGGER for each; a disabled trigger needs "
+                    "ALTER TABLE ... ENABLE TRIGGER (see 'Writes cache_sync does not see' in its README).",
+                    id="cache_sync.E022",
                 )
             )
     return errors

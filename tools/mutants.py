@@ -109,7 +109,7 @@ MUTANTS = [
     ),
     Mutant(
         "triggers: an UPDATE records only the new values (old keys from memory or nowhere)",
-        "triggers.py",
+        "trigger_sql.py",
         '                _sqlite_insert(label, _sqlite_json(watched, "OLD")),\n'
         '                _sqlite_insert(label, _sqlite_json(watched, "NEW"), f" WHERE {_sqlite_changed(keys)}"),',
         '                _sqlite_insert(label, _sqlite_json(watched, "NEW")),',
@@ -173,6 +173,85 @@ MUTANTS = [
         "storable.py",
         "    if read_may_predate_lease():",
         "    if False:",
+    ),
+    Mutant(
+        "schema_hooks: a table's triggers are not dropped before a schema operation on it",
+        "schema_hooks.py",
+        "        for table in before:\n            drop_triggers_of(self, table)\n",
+        "",
+    ),
+    Mutant(
+        "schema_hooks: a table's triggers are not re-created after a schema operation on it",
+        "schema_hooks.py",
+        "        for table in after:\n            create_triggers_of(self, table)\n",
+        "",
+    ),
+    Mutant(
+        "schema_hooks: the schema editors are not wrapped",
+        "schema_hooks.py",
+        "            wrapper_class.SchemaEditorClass = following_schema_editor(wrapper_class.SchemaEditorClass)",
+        "            pass",
+    ),
+    Mutant(
+        "triggers: a trigger names the rules' columns the table does not have (yet)",
+        "watched.py",
+        "        key_columns=tuple(key for key in watched.key_columns if key[1] in columns),\n"
+        "        change_columns=tuple(column for column in watched.change_columns if column in columns),",
+        "",
+    ),
+    Mutant(
+        "triggers: SQLite records no row an INSERT OR REPLACE deletes",
+        "trigger_sql.py",
+        '            by_operation["REPLACE"] = [_sqlite_replaced(watched)]',
+        "            pass",
+    ),
+    Mutant(
+        "triggers: the INSERT OR REPLACE record takes every row, not the conflicting ones",
+        "trigger_sql.py",
+        'f"FROM {_q(watched.table)} AS old WHERE {conflicts};"',
+        'f"FROM {_q(watched.table)} AS old;"',
+    ),
+    Mutant(
+        "triggers: PostgreSQL records no TRUNCATE",
+        "trigger_sql.py",
+        '    by_operation["TRUNCATE"] = [_pg_truncated(label) for label in labels]',
+        "",
+    ),
+    Mutant(
+        "affected: a TRUNCATE entry clears nothing",
+        "affected.py",
+        "            affected.fan_out.append(_every_key_of(rule, config))",
+        "            pass",
+    ),
+    Mutant(
+        "affected: a TRUNCATE entry clears every cached key, not its rule's",
+        "affected.py",
+        "            if any(template.match(key) is not None for template in patterned):",
+        "            if True:",
+    ),
+    Mutant(
+        "checks: triggers that do not fire for the site's connections pass the check",
+        "checks.py",
+        "        if silent:",
+        "        if False:",
+    ),
+    Mutant(
+        "triggers: a replica session is taken to fire ORIGIN triggers",
+        "triggers.py",
+        '        firing = ("R", "A") if role == "replica" else ("O", "A")',
+        '        firing = ("O", "A")',
+    ),
+    Mutant(
+        "triggers: a trigger installed with other SQL counts as missing, not outdated",
+        "triggers.py",
+        "        return tuple(t for t in self.missing if _stem(t.name) in stale)",
+        "        return ()",
+    ),
+    Mutant(
+        "triggers: a TRUNCATE that empties the outbox too (a flush) records its tables",
+        "trigger_sql.py",
+        "IS DISTINCT FROM 'on';\"",
+        "IS DISTINCT FROM 'never';\"",
     ),
 ]  # fmt: skip
 

@@ -21,6 +21,7 @@ def test_the_public_api_is_what_all_names():
             "key_rebuilt",
             "keys_for",
             "keys_invalidated",
+            "register_table_triggers",
             "suspended",
         ]
     )

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 
 from catalog.models import Category, Product
 from tests.factories import make_category, make_product
@@ -90,14 +90,34 @@ def test_a_new_product_from_bulk_create_shows_on_its_category_and_home(client, s
         lambda pk: Product.objects.filter(pk=pk).update(price=2),
         lambda pk: Product.objects.bulk_update([Product(pk=pk, price=2)], ["price"]),
         lambda pk: Product(**{**Product.objects.values().get(pk=pk), "version": 1}).save(),
+        lambda pk: Product.objects.get(pk=pk).save(update_fields=["price"]),
+        lambda pk: Product.objects.filter(pk=pk).update(price=2, version=1),
+        lambda pk: raw_sql(f"UPDATE catalog_product SET price = 2 WHERE id = {pk}"),
+        lambda pk: raw_sql(f"UPDATE catalog_product SET price = 2, version = 1 WHERE id = {pk}"),
+        lambda pk: raw_sql(f"UPDATE catalog_product SET price = 2, version = version + 1 WHERE id = {pk}"),
     ],
-    ids=["save", "update", "bulk_update", "save_of_a_built_instance"],
+    ids=[
+        "save",
+        "update",
+        "bulk_update",
+        "save_of_a_built_instance",
+        "save_update_fields",
+        "update_naming_a_version",
+        "raw_sql",
+        "raw_sql_setting_an_old_version",
+        "raw_sql_raising_it_itself",
+    ],
 )
 def test_every_write_path_raises_the_version_by_one(shop, write):
     pk = shop["teapot"].pk
     Product.objects.filter(pk=pk).update(price=3)  # version 2
     write(pk)
     assert Product.objects.get(pk=pk).version == 3
+
+
+def raw_sql(sql: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
 
 
 def test_save_reads_back_the_version_the_database_assigned(shop):

@@ -130,7 +130,10 @@ class Command(BaseCommand):
     def handle_install_triggers(self, database, **options):
         diff = install_triggers(database)
         self.stdout.write(
-            self.style.SUCCESS(f"Created {len(diff.missing)} trigger(s), dropped {len(diff.stale)} on {database!r}.")
+            self.style.SUCCESS(
+                f"Created {len(diff.missing)} trigger(s), dropped {len(diff.stale)} on {database!r} "
+                f"(before: {diff.describe()})."
+            )
         )
 
     def handle_relay(self, database, once, **options):

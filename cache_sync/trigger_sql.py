@@ -1,0 +1,223 @@
+"""The SQL of the triggers, generated from the watched tables.
+
+A trigger's name carries a hash of its SQL, so a changed rule or table shows as
+a new name (missing) and the old one as stale. PostgreSQL gets statement-level
+triggers with transition tables (one INSERT ... SELECT per statement, however
+many rows), and one for TRUNCATE; SQLite row-level ones, and a BEFORE INSERT
+one for `INSERT OR REPLACE`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from .affected import TRUNCATED
+from .models import OUTBOX_TABLE
+from .watched import Trigger, WatchedLinks, WatchedTable
+
+PREFIX = "cache_sync_"
+NOTIFY_CHANNEL = "cache_sync_outbox"
+
+
+def expected_triggers(vendor: str, watched: list[WatchedTable | WatchedLinks]) -> list[Trigger]:
+    build = {"postgresql": _postgresql_triggers, "sqlite": _sqlite_triggers}[vendor]
+    triggers = [trigger for table in watched for trigger in build(table)]
+    if vendor == "postgresql" and watched:
+        triggers.append(_pg_outbox_truncate_trigger())
+    return triggers
+
+
+def _name(table: str, operation: str, statements: list[str]) -> str:
+    digest = hashlib.sha1("\n".join(statements).encode()).hexdigest()[:10]
+    return f"{PREFIX}{table[:32]}_{operation[0].lower()}_{digest}"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# SQLite: one row-level trigger per table and operation.
+
+
+def _sqlite_json(table: WatchedTable, row: str) -> str:
+    pairs = ", ".join(f"{_literal(name)}, {row}.{_q(column)}" for name, column in table.key_columns)
+    return f"json_object({pairs})"
+
+
+def _sqlite_changed(columns, old="OLD", new="NEW") -> str:
+    return "(" + " OR ".join(f"{old}.{_q(c)} IS NOT {new}.{_q(c)}" for c in columns) + ")"
+
+
+def _sqlite_insert(label: str, data: str, where: str = "") -> str:
+    return f"INSERT INTO {OUTBOX_TABLE} (model, data) SELECT {_literal(label)}, {data}{where};"
+
+
+def _sqlite_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
+    if isinstance(watched, WatchedLinks):
+        by_operation = {
+            "INSERT": [_sqlite_insert(label, f"json_object('pk', NEW.{_q(c)})") for label, c in watched.sides],
+            "DELETE": [_sqlite_insert(label, f"json_object('pk', OLD.{_q(c)})") for label, c in watched.sides],
+            "UPDATE": [
+                _sqlite_insert(label, f"json_object('pk', {row}.{_q(c)})")
+                for label, c in watched.sides
+                for row in ("OLD", "NEW")
+            ],
+        }
+        conditions = {}
+    else:
+        label, keys = watched.label, [column for _name, column in watched.key_columns]
+        by_operation = {
+            "INSERT": [_sqlite_insert(label, _sqlite_json(watched, "NEW"))],
+            "DELETE": [_sqlite_insert(label, _sqlite_json(watched, "OLD"))],
+            "UPDATE": [
+                _sqlite_insert(label, _sqlite_json(watched, "OLD")),
+                _sqlite_insert(label, _sqlite_json(watched, "NEW"), f" WHERE {_sqlite_changed(keys)}"),
+            ],
+        }
+        conditions = {"UPDATE": f" WHEN {_sqlite_changed(watched.change_columns)}"}
+        if watched.unique_columns:
+            by_operation["REPLACE"] = [_sqlite_replaced(watched)]
+    triggers = []
+    for operation, body in by_operation.items():
+        when = conditions.get(operation, "")
+        name = _name(watched.table, operation, [when, *body])
+        timing = "BEFORE INSERT" if operation == "REPLACE" else f"AFTER {operation}"
+        statement = (
+            f"CREATE TRIGGER {_q(name)} {timing} ON {_q(watched.table)} FOR EACH ROW{when} BEGIN {' '.join(body)} END"
+        )
+        triggers.append(Trigger(name, watched.table, (statement,)))
+    return triggers
+
+
+def _sqlite_replaced(watched: WatchedTable) -> str:
+    """The rows an INSERT would conflict with, recorded before it: `INSERT OR REPLACE` deletes them
+    without firing DELETE triggers (unless recursive_triggers is on). A plain INSERT that conflicts
+    fails and takes this record with it; one that does not finds nothing."""
+    conflicts = " OR ".join(
+        "(" + " AND ".join(f"old.{_q(column)} = NEW.{_q(column)}" for column in group) + ")"
+        for group in watched.unique_columns
+    )
+    return (
+        f"INSERT INTO {OUTBOX_TABLE} (model, data) SELECT {_literal(watched.label)}, {_sqlite_json(watched, 'old')} "
+        f"FROM {_q(watched.table)} AS old WHERE {conflicts};"
+    )
+
+
+# PostgreSQL: one statement-level trigger (and its function) per table and operation.
+
+
+def _pg_json(table: WatchedTable, row: str) -> str:
+    pairs = ", ".join(f"{_literal(name)}, {row}.{_q(column)}" for name, column in table.key_columns)
+    return f"jsonb_build_object({pairs})"
+
+
+def _pg_insert(label: str, select: str) -> str:
+    # One entry per statement: the rows as one JSON list, so a statement that changes
+    # thousands of rows costs one outbox row to write, read and delete.
+    return (
+        f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) "
+        f"SELECT {_literal(label)}, rows::text, pg_backend_pid() "
+        f"FROM (SELECT jsonb_agg(data) AS rows FROM ({select}) AS changes) AS statement WHERE rows IS NOT NULL;"
+    )
+
+
+OUTBOX_TRUNCATED = "cache_sync.outbox_truncated"  # set for the transaction by a TRUNCATE of the outbox
+
+
+def _pg_truncated(label: str) -> str:
+    # No rows to name: an entry that means "every key of the rule" (affected.py). Unless the same
+    # statement empties the outbox (Django's flush, the test runner): that discards every pending
+    # entry too, and whoever flushes the database clears the cache.
+    return (
+        f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) "
+        f"SELECT {_literal(label)}, {_literal(json.dumps([{TRUNCATED: True}]))}, pg_backend_pid() "
+        f"WHERE current_setting({_literal(OUTBOX_TRUNCATED)}, true) IS DISTINCT FROM 'on';"
+    )
+
+
+def _pg_outbox_truncate_trigger() -> Trigger:
+    """BEFORE TRUNCATE on the outbox: all BEFORE TRUNCATE triggers of a statement fire before its AFTER ones."""
+    body = f"PERFORM set_config({_literal(OUTBOX_TRUNCATED)}, 'on', true);"
+    name = _name(OUTBOX_TABLE, "TRUNCATE", [body])
+    function = (
+        f"CREATE OR REPLACE FUNCTION {_q(name)}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN {body} RETURN NULL; END $$"
+    )
+    trigger = (
+        f"CREATE TRIGGER {_q(name)} BEFORE TRUNCATE ON {_q(OUTBOX_TABLE)} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {_q(name)}()"
+    )
+    return Trigger(name, OUTBOX_TABLE, (function, trigger))
+
+
+def _pg_update_select(table: WatchedTable) -> str:
+    pk = _q(table.key_columns[0][1])
+    row_o = "ROW(" + ", ".join(f"o.{_q(c)}" for c in table.change_columns) + ")"
+    row_n = "ROW(" + ", ".join(f"n.{_q(c)}" for c in table.change_columns) + ")"
+    changed = f"{row_o} IS DISTINCT FROM {row_n}"
+    # Old values of changed rows, and new values where they differ (UNION drops the duplicates).
+    return (
+        f"SELECT {_pg_json(table, 'o')} AS data FROM old_rows o LEFT JOIN new_rows n ON n.{pk} = o.{pk} "
+        f"WHERE n.{pk} IS NULL OR {changed} "
+        f"UNION SELECT {_pg_json(table, 'n')} FROM new_rows n LEFT JOIN old_rows o ON o.{pk} = n.{pk} "
+        f"WHERE o.{pk} IS NULL OR {changed}"
+    )
+
+
+def _postgresql_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
+    if isinstance(watched, WatchedLinks):
+
+        def links(*tables: str) -> list[str]:
+            return [
+                _pg_insert(label, f"SELECT jsonb_build_object('pk', r.{_q(c)}) AS data FROM {rows} r")
+                for label, c in watched.sides
+                for rows in tables
+            ]
+
+        by_operation = {
+            "INSERT": links("new_rows"),
+            "DELETE": links("old_rows"),
+            "UPDATE": links("old_rows", "new_rows"),
+        }
+    else:
+        label = watched.label
+        by_operation = {
+            "INSERT": [_pg_insert(label, f"SELECT {_pg_json(watched, 'r')} AS data FROM new_rows r")],
+            "DELETE": [_pg_insert(label, f"SELECT {_pg_json(watched, 'r')} AS data FROM old_rows r")],
+            "UPDATE": [_pg_insert(label, _pg_update_select(watched))],
+        }
+    labels = [watched.label] if isinstance(watched, WatchedTable) else [label for label, _c in watched.sides]
+    by_operation["TRUNCATE"] = [_pg_truncated(label) for label in labels]
+    transition = {
+        "INSERT": " REFERENCING NEW TABLE AS new_rows",
+        "DELETE": " REFERENCING OLD TABLE AS old_rows",
+        "UPDATE": " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "TRUNCATE": "",
+    }
+    triggers = []
+    for operation, body in by_operation.items():
+        name = _name(watched.table, operation, body)
+        # NOTIFY is delivered at commit, once per transaction: it wakes the relays.
+        function = (
+            f"CREATE OR REPLACE FUNCTION {_q(name)}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"DECLARE recorded boolean := false; BEGIN "
+            + " ".join(f"{statement} recorded := recorded OR FOUND;" for statement in body)
+            + f" IF recorded THEN PERFORM pg_notify({_literal(NOTIFY_CHANNEL)}, ''); END IF; RETURN NULL; END $$"
+        )
+        trigger = (
+            f"CREATE TRIGGER {_q(name)} AFTER {operation} ON {_q(watched.table)}"
+            f"{transition[operation]} FOR EACH STATEMENT EXECUTE FUNCTION {_q(name)}()"
+        )
+        triggers.append(Trigger(name, watched.table, (function, trigger)))
+    return triggers
+
+
+def drop_statements(vendor: str, name: str, table: str) -> list[str]:
+    if vendor == "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {_q(name)} ON {_q(table)}", f"DROP FUNCTION IF EXISTS {_q(name)}()"]
+    return [f"DROP TRIGGER IF EXISTS {_q(name)}"]
