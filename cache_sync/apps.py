@@ -26,7 +26,7 @@ class CacheSyncConfig(AppConfig):
     verbose_name = "Cache sync"
 
     def ready(self) -> None:
-        from .checks import check_cache_sync, check_triggers
+        from .checks import check_cache_sync, check_relay_heartbeat, check_triggers
         from .rebuild import rebuild_pages
         from .receivers import connect_receivers
         from .signals import keys_invalidated
@@ -34,6 +34,7 @@ class CacheSyncConfig(AppConfig):
 
         register(check_cache_sync, Tags.caches)
         register(check_triggers, Tags.database)
+        register(check_relay_heartbeat, Tags.database, deploy=True)
         connect_receivers()
         post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="cache_sync:install_triggers")
         keys_invalidated.connect(rebuild_pages, dispatch_uid="cache_sync:rebuild_pages")

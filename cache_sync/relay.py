@@ -7,20 +7,29 @@ on PostgreSQL it LISTENs to the triggers' NOTIFY, on SQLite it watches
 `PRAGMA data_version` (a read of a counter in shared memory) every few
 milliseconds. Several relays may run at once: on PostgreSQL each claims entries
 with `FOR UPDATE SKIP LOCKED`.
+
+It never exits on an error: a relay that stops silently leaves every change
+that is its to deliver stale until the TTL. Whatever fails (the LISTEN
+connection, Django's connection, Redis, anything else) is logged, backed off
+and retried; a lost connection is reopened, and what is pending is delivered at
+once (notifications sent while it was away are lost).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.db import DatabaseError, connections
+from django.utils import timezone
 
-from . import outbox, stats
+from . import heartbeat, outbox, stats
 from .breaker import StoreUnavailable
 from .conf import get_config
-from .delivery import deliver_pending
+from .delivery import deliver_pending, renderable_models
 from .triggers import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)
@@ -28,6 +37,9 @@ logger = logging.getLogger(__name__)
 IDLE_POLL = 1.0  # seconds between outbox reads when no notification came (a safety net)
 SQLITE_WATCH = 0.005  # seconds between data_version reads on SQLite
 RETRY_MAX = 0.25  # longest back-off while Redis is away: it delivers soon after Redis returns
+RECONNECT_FIRST = 0.05  # seconds before the first reconnection to a lost database
+RECONNECT_MAX = 2.0  # longest back-off between reconnections
+HOUSEKEEPING_EVERY = 5.0  # seconds between heartbeats (and prunings)
 CLOCK_MARGIN = 60.0  # seconds of disagreement allowed between the database's and Redis's clocks
 
 
@@ -40,38 +52,148 @@ def deliver_all(using: str) -> int:
 
 
 def prune_expired(using: str) -> int:
-    """While Redis is away, drop entries that no cached page can predate any more, so the outbox stays bounded.
+    """Drop entries that no cached page can predate any more, so the outbox stays bounded.
 
     A page is stored at most LEASE_TIMEOUT after its database read began (the store
-    script refuses an expired lease) and lives at most TIMEOUT: an entry older than
-    both (plus a margin for the clocks of the database and Redis) can only
-    invalidate pages that have expired already.
+    script refuses an expired lease) and lives at most TIMEOUT: an entry committed
+    longer ago than both (plus a margin for the clocks of the database and Redis)
+    can only invalidate pages that have expired already. Measured from when a relay
+    first saw the entry, never from its statement's time: a long transaction's
+    entry is written long before its commit, and is visible only after it. This
+    also bounds entries that no process can render (a rule removed for good).
     """
     config = get_config()
-    discarded = outbox.discard_older_than(using, config.timeout + config.lease_timeout + CLOCK_MARGIN)
+    outbox.mark_seen(using)
+    discarded = outbox.discard_seen_before(using, config.timeout + config.lease_timeout + CLOCK_MARGIN)
     if discarded:
         logger.warning("Discarded %d outbox entries older than every page they could invalidate", discarded)
     return discarded
 
 
 def run(using: str, *, should_stop: Callable[[], bool] = lambda: False) -> None:
-    """Deliver, then wait for more; until `should_stop()`. Redis or database errors back off and retry."""
-    wait = _waiter(using)
-    backoff = 0.05
-    while not should_stop():
+    """Deliver, then wait for more; until `should_stop()`. Never returns otherwise, never raises."""
+    relay = _Relay(using, should_stop)
+    try:
+        while not should_stop():
+            relay.round()
+    finally:
+        relay.close_listener()
+
+
+def run_every(aliases: Iterable[str], *, should_stop: Callable[[], bool] = lambda: False) -> None:
+    """One relay per database alias, each in a thread of its own (each with its own connections)."""
+
+    def relay_alias(alias: str) -> None:
         try:
-            deliver_all(using)
-            backoff = 0.05
-        except (StoreUnavailable, DatabaseError) as error:
-            stats.count("redis_error" if isinstance(error, StoreUnavailable) else "relay_error")
-            logger.warning("Relay could not deliver, retrying in %.2fs: %s", backoff, error)
-            if isinstance(error, StoreUnavailable):
-                prune_expired(using)
-            time.sleep(backoff)
-            backoff = min(backoff * 2, RETRY_MAX)
-            connections[using].close_if_unusable_or_obsolete()
-            continue
-        wait()
+            run(alias, should_stop=should_stop)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=relay_alias, args=(alias,), name=f"cache_sync relay {alias}") for alias in aliases
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.2)
+
+
+class _Relay:
+    """One database's relay loop: its listener, its back-off, its heartbeat."""
+
+    def __init__(self, using: str, should_stop: Callable[[], bool]) -> None:
+        self.using = using
+        self.should_stop = should_stop
+        self.name = heartbeat.relay_name()
+        self.listener: Callable[[], None] | None = None
+        self.backoff = RECONNECT_FIRST
+        self.lost_at: float | None = None  # when the database was lost (monotonic), until a round succeeds
+        self.next_housekeeping = 0.0
+        self.caught_up_at = None
+        self.error = ""
+
+    def round(self) -> None:
+        try:
+            if self.listener is None:
+                self.listener = _waiter(self.using)
+            delivered = deliver_all(self.using)
+            self.caught_up_at, self.error = timezone.now(), ""
+            self._recovered(delivered)
+            self._housekeep()
+        except StoreUnavailable as error:
+            self._redis_unavailable(error)
+            return
+        except Exception as error:  # the database, the listener's connect, or anything else
+            self._lost(error)
+            return
+        try:
+            self.listener()
+        except Exception as error:
+            self._lost(error)
+
+    def _recovered(self, delivered: int) -> None:
+        if self.lost_at is not None:
+            logger.warning(
+                "Relay reconnected to database %r after %.1fs; delivered %d pending change(s)",
+                self.using,
+                time.monotonic() - self.lost_at,
+                delivered,
+            )
+        self.lost_at = None
+        self.backoff = RECONNECT_FIRST
+
+    def _redis_unavailable(self, error: StoreUnavailable) -> None:
+        stats.count("redis_error")
+        self.error = f"Redis unavailable: {error}"
+        logger.warning("Relay could not deliver, retrying in %.2fs: %s", RETRY_MAX, self.error)
+        try:
+            self._housekeep()
+        except Exception as db_error:
+            self._lost(db_error)
+            return
+        self._sleep(RETRY_MAX)
+
+    def _lost(self, error: Exception) -> None:
+        stats.count("relay_error")
+        self.error = f"{type(error).__name__}: {error}"
+        if isinstance(error, DatabaseError) or _is_driver_error(error):
+            logger.warning(
+                "Relay lost its connection to database %r, reconnecting in %.2fs: %s", self.using, self.backoff, error
+            )
+        else:
+            logger.exception("Relay failed unexpectedly on database %r, retrying in %.2fs", self.using, self.backoff)
+        if self.lost_at is None:
+            self.lost_at = time.monotonic()
+        self.close_listener()
+        with contextlib.suppress(Exception):
+            connections[self.using].close()
+        self._sleep(self.backoff)
+        self.backoff = min(self.backoff * 2, RECONNECT_MAX)
+
+    def _housekeep(self) -> None:
+        if time.monotonic() < self.next_housekeeping:
+            return
+        prune_expired(self.using)
+        heartbeat.write_heartbeat(self.using, self.name, self.caught_up_at, self.error, renderable_models())
+        self.next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.should_stop() and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05))
+
+    def close_listener(self) -> None:
+        close = getattr(self.listener, "close", None)
+        self.listener = None
+        if close is not None:
+            with contextlib.suppress(Exception):
+                close()
+
+
+def _is_driver_error(error: Exception) -> bool:
+    """psycopg's own errors (the LISTEN connection is psycopg's, not Django's: not a DatabaseError)."""
+    return type(error).__module__.split(".")[0] in ("psycopg", "psycopg2", "sqlite3") or isinstance(error, OSError)
 
 
 def _waiter(using: str) -> Callable[[], None]:
@@ -87,6 +209,7 @@ class _PostgresNotifications:
         import psycopg
 
         params = connections[using].get_connection_params()
+        params.setdefault("connect_timeout", 5)
         self.listener = psycopg.connect(**params, autocommit=True)
         self.listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
 
@@ -94,13 +217,15 @@ class _PostgresNotifications:
         for _notification in self.listener.notifies(timeout=IDLE_POLL, stop_after=1):
             pass
 
+    def close(self) -> None:
+        self.listener.close()
+
 
 class _SqliteDataVersion:
     """Returns as soon as another connection committed a write (PRAGMA data_version changed)."""
 
     def __init__(self, using: str) -> None:
         self.using = using
-        self.version = None
 
     def _read(self) -> int:
         with connections[self.using].cursor() as cursor:
