@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from itertools import islice
 
 from django.apps import apps
@@ -114,10 +114,11 @@ def deliver_own_changes(using: str) -> None:
         logger.exception("Reading the outbox failed: invalidations left for the relay")
 
 
-def deliver_pending(using: str, limit: int = CLAIM_LIMIT) -> int:
-    """Deliver the oldest undelivered changes of any writer (the relay); returns how many. Raises StoreUnavailable."""
+def deliver_pending(using: str, limit: int = CLAIM_LIMIT, labels: Collection[str] | None = None) -> int:
+    """Deliver the oldest undelivered changes of any writer (the relay), of the models `labels` (default:
+    every one this process renders); returns how many. Raises StoreUnavailable."""
     with transaction.atomic(using=using):
-        changes = outbox.claim_pending(using, limit, renderable_models())
+        changes = outbox.claim_pending(using, limit, renderable_models() if labels is None else labels)
         affected = deliver(changes, using)
         outbox.remove(using, changes)
     announce(affected, using)

@@ -21,21 +21,18 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from django.db import DatabaseError, connections
 from django.utils import timezone
 
-from . import heartbeat, outbox, stats
+from . import heartbeat, outbox, stats, waiters
 from .breaker import StoreUnavailable
 from .conf import get_config
 from .delivery import deliver_pending, renderable_models
-from .triggers import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)
 
-IDLE_POLL = 1.0  # seconds between outbox reads when no notification came (a safety net)
-SQLITE_WATCH = 0.005  # seconds between data_version reads on SQLite
 RETRY_MAX = 0.25  # longest back-off while Redis is away: it delivers soon after Redis returns
 RECONNECT_FIRST = 0.05  # seconds before the first reconnection to a lost database
 RECONNECT_MAX = 2.0  # longest back-off between reconnections
@@ -43,10 +40,11 @@ HOUSEKEEPING_EVERY = 5.0  # seconds between heartbeats (and prunings)
 CLOCK_MARGIN = 60.0  # seconds of disagreement allowed between the database's and Redis's clocks
 
 
-def deliver_all(using: str) -> int:
-    """Deliver everything pending now; returns how many changes. Raises StoreUnavailable."""
+def deliver_all(using: str, labels: Collection[str] | None = None) -> int:
+    """Deliver everything pending now (of the models `labels`, default: all this process renders);
+    returns how many changes. Raises StoreUnavailable."""
     delivered = 0
-    while n := deliver_pending(using):
+    while n := deliver_pending(using, labels=labels):
         delivered += n
     return delivered
 
@@ -112,12 +110,21 @@ class _Relay:
         self.next_housekeeping = 0.0
         self.caught_up_at = None
         self.error = ""
+        self.config = None
+        self.set_aside: set[str] = set()  # models whose rule failed to render their entries, this config
+
+    def labels(self) -> frozenset[str]:
+        """The models this relay delivers: those its rules render, but those set aside."""
+        config = get_config()
+        if config is not self.config:
+            self.config, self.set_aside = config, set()
+        return renderable_models(config) - self.set_aside
 
     def round(self) -> None:
         try:
             if self.listener is None:
-                self.listener = _waiter(self.using)
-            delivered = deliver_all(self.using)
+                self.listener = waiters.open_waiter(self.using)
+            delivered = deliver_all(self.using, self.labels())
             self.caught_up_at, self.error = timezone.now(), ""
             self._recovered(delivered)
             self._housekeep()
@@ -125,12 +132,42 @@ class _Relay:
             self._redis_unavailable(error)
             return
         except Exception as error:  # the database, the listener's connect, or anything else
-            self._lost(error)
+            if self.listener is None or not self._set_aside_failing_models(error):
+                self._lost(error)
             return
         try:
             self.listener()
         except Exception as error:
             self._lost(error)
+
+    def _set_aside_failing_models(self, error: Exception) -> bool:
+        """Deliver each model's entries alone: if some models fail while others do not, their rules cannot
+        render their entries (another release's schema, a bug), so they are left in the outbox for a
+        process that can, instead of blocking every other model's. If all fail, the database is at fault."""
+        labels = self.labels()
+        failing = []
+        try:
+            for label in sorted(labels):
+                try:
+                    deliver_all(self.using, {label})
+                except StoreUnavailable:
+                    raise
+                except Exception:
+                    failing.append(label)
+        except StoreUnavailable as redis_error:
+            self._redis_unavailable(redis_error)
+            return True
+        if not failing or len(failing) == len(labels):
+            return False
+        self.set_aside.update(failing)
+        logger.error(
+            "Relay leaves the entries of %s on database %r in the outbox: delivering them failed, and "
+            "a process whose rules render them will deliver them (or they expire)",
+            ", ".join(failing),
+            self.using,
+            exc_info=error,
+        )
+        return True
 
     def _recovered(self, delivered: int) -> None:
         if self.lost_at is not None:
@@ -175,7 +212,7 @@ class _Relay:
         if time.monotonic() < self.next_housekeeping:
             return
         prune_expired(self.using)
-        heartbeat.write_heartbeat(self.using, self.name, self.caught_up_at, self.error, renderable_models())
+        heartbeat.write_heartbeat(self.using, self.name, self.caught_up_at, self.error, self.labels())
         self.next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY
 
     def _sleep(self, seconds: float) -> None:
@@ -194,48 +231,3 @@ class _Relay:
 def _is_driver_error(error: Exception) -> bool:
     """psycopg's own errors (the LISTEN connection is psycopg's, not Django's: not a DatabaseError)."""
     return type(error).__module__.split(".")[0] in ("psycopg", "psycopg2", "sqlite3") or isinstance(error, OSError)
-
-
-def _waiter(using: str) -> Callable[[], None]:
-    if connections[using].vendor == "postgresql":
-        return _PostgresNotifications(using)
-    return _SqliteDataVersion(using)
-
-
-class _PostgresNotifications:
-    """Blocks until the triggers' NOTIFY arrives (or IDLE_POLL passes), on a connection of its own."""
-
-    def __init__(self, using: str) -> None:
-        import psycopg
-
-        params = connections[using].get_connection_params()
-        params.setdefault("connect_timeout", 5)
-        self.listener = psycopg.connect(**params, autocommit=True)
-        self.listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
-
-    def __call__(self) -> None:
-        for _notification in self.listener.notifies(timeout=IDLE_POLL, stop_after=1):
-            pass
-
-    def close(self) -> None:
-        self.listener.close()
-
-
-class _SqliteDataVersion:
-    """Returns as soon as another connection committed a write (PRAGMA data_version changed)."""
-
-    def __init__(self, using: str) -> None:
-        self.using = using
-
-    def _read(self) -> int:
-        with connections[self.using].cursor() as cursor:
-            cursor.execute("PRAGMA data_version")
-            return cursor.fetchone()[0]
-
-    def __call__(self) -> None:
-        deadline = time.monotonic() + IDLE_POLL
-        start = self._read()
-        while time.monotonic() < deadline:
-            time.sleep(SQLITE_WATCH)
-            if self._read() != start:
-                return

@@ -12,7 +12,7 @@ import os
 import pytest
 from django.db import connection
 
-from cache_sync import delivery, relay
+from cache_sync import delivery, relay, waiters
 from cache_sync.models import OutboxEntry, RelayHeartbeat
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached, page
@@ -85,7 +85,7 @@ def test_the_relay_reconnects_after_its_django_connection_is_terminated(client, 
 @postgres_only
 def test_the_relay_reconnects_after_an_idle_session_timeout_closes_its_listener(client, odes, monkeypatch, caplog):
     opened = []
-    open_listener = relay._PostgresNotifications.__init__
+    open_listener = waiters._PostgresNotifications.__init__
 
     def with_idle_timeout(self, using):
         open_listener(self, using)
@@ -93,7 +93,7 @@ def test_the_relay_reconnects_after_an_idle_session_timeout_closes_its_listener(
             self.listener.execute("SET idle_session_timeout = '200ms'")
         opened.append(self)
 
-    monkeypatch.setattr(relay._PostgresNotifications, "__init__", with_idle_timeout)
+    monkeypatch.setattr(waiters._PostgresNotifications, "__init__", with_idle_timeout)
     cached(client, "/books/odes/")
     with RunningRelay():
         eventually(lambda: len(opened) >= 2, "the relay opens a second listener")

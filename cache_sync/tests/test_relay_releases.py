@@ -12,10 +12,11 @@ from django.core.management import call_command
 from django.db import transaction
 
 from cache_sync import delivery, relay
-from cache_sync.models import OutboxEntry
+from cache_sync.models import OutboxEntry, RelayHeartbeat
 from cache_sync.signals import keys_invalidated
 from cache_sync.tests import factories
 from cache_sync.tests.fixtures import free_port
+from cache_sync.tests.relay_threads import RunningRelay, eventually
 from cache_sync.tests.testapp.models import Book, Tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,3 +103,15 @@ def test_an_entry_of_a_model_no_longer_installed_is_left_too(settings):
     assert "gone.Model" not in delivery.renderable_models()
     assert relay.deliver_all("default") == 1
     assert list(OutboxEntry.objects.values_list("model", flat=True)) == ["gone.Model"]
+
+
+def test_a_running_relay_whose_rule_cannot_render_an_entry_leaves_it_and_delivers_the_others(settings, caplog):
+    """This release's rule for testapp.Reader names a field its rows do not have (another schema)."""
+    rules = {**settings.CACHE_SYNC["RULES"], "testapp.Reader": {"keys": ["reader:{nickname}"]}}
+    settings.CACHE_SYNC = {**settings.CACHE_SYNC, "RULES": rules}
+    unrenderable = OutboxEntry.objects.create(model="testapp.Reader", data='{"pk": 1}')
+    with RunningRelay():
+        OutboxEntry.objects.create(model="cache_sync.keys", data='{"keys": ["home"]}')
+        eventually(lambda: list(OutboxEntry.objects.all()) == [unrenderable], "the other entries are delivered")
+        eventually(lambda: RelayHeartbeat.objects.filter(unrenderable=1).exists(), "the heartbeat counts it")
+    assert "Relay leaves the entries of testapp.Reader" in caplog.text
