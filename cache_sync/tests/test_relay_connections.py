@@ -8,6 +8,10 @@ that could not reach Redis) still reaches the cache.
 
 import logging
 import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -21,6 +25,7 @@ from cache_sync.tests.testapp.models import Book
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+ROOT = Path(__file__).resolve().parents[2]  # where `cache_sync` is importable from
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="LISTEN, backends to terminate: PostgreSQL's")
 
@@ -102,6 +107,29 @@ def test_the_relay_reconnects_after_an_idle_session_timeout_closes_its_listener(
     assert "Relay lost its connection to database 'default'" in caplog.text
 
 
+def test_a_waiter_whose_connection_died_is_replaced_and_the_relay_delivers_at_once(odes, monkeypatch, caplog):
+    """Whatever the database (LISTEN on PostgreSQL, data_version on SQLite): a dead waiter is reopened."""
+    opened = []
+    open_waiter = waiters.open_waiter
+
+    def first_one_dead(using):
+        opened.append(using)
+        if len(opened) > 1:
+            return open_waiter(using)
+
+        def dead():
+            raise OSError("connection reset by peer")  # for ever, like a closed socket
+
+        return dead
+
+    monkeypatch.setattr(waiters, "open_waiter", first_one_dead)
+    with RunningRelay():
+        eventually(lambda: len(opened) >= 2, "a second waiter")
+        OutboxEntry.objects.create(model="cache_sync.keys", data='{"keys": ["home"]}')
+        eventually(lambda: not OutboxEntry.objects.exists(), "the relay delivers")
+    assert "Relay reconnected to database 'default'" in caplog.text
+
+
 def test_the_relay_logs_an_unexpected_error_with_its_traceback_and_keeps_delivering(odes, monkeypatch, caplog):
     failures = []
     deliver = delivery.deliver
@@ -141,3 +169,24 @@ def test_the_relay_keeps_running_through_a_redis_outage_and_delivers_when_redis_
 
 def relay_failed() -> bool:
     return RelayHeartbeat.objects.filter(error__startswith="Redis unavailable").exists()
+
+
+@postgres_only
+def test_the_relay_command_outlives_the_termination_of_all_its_connections(client, odes, site_env):
+    """`manage.py cache_sync relay` as deployed: both its connections killed at once, it keeps delivering."""
+    env = {**site_env, "DJANGO_SETTINGS_MODULE": "cache_sync.tests.settings", "PYTHONPATH": str(ROOT)}
+    cached(client, "/books/odes/")
+    command = [sys.executable, "-m", "django", "cache_sync", "relay"]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert b"Relaying" in process.stdout.readline()
+        eventually(lambda: relay_backends(listening=True), "the relay listens")
+        eventually(lambda: relay_backends(listening=False), "the relay's Django connection is open")
+        terminate(relay_backends(listening=True) + relay_backends(listening=False))
+        write_outside_django("Written after both connections died")
+        eventually(lambda: "after both connections" in page(client, "/books/odes/"), "the relay delivers")
+        assert process.poll() is None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+    assert b"Relay lost its connection to database 'default'" in process.stderr.read()
