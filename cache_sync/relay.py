@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.utils import timezone
 
 from . import heartbeat, outbox, stats, waiters
@@ -132,7 +132,7 @@ class _Relay:
             self._redis_unavailable(error)
             return
         except Exception as error:  # the database, the listener's connect, or anything else
-            if self.listener is None or not self._set_aside_failing_models(error):
+            if not self._set_aside_failing_models(error):
                 self._lost(error)
             return
         try:
@@ -144,6 +144,8 @@ class _Relay:
         """Deliver each model's entries alone: if some models fail while others do not, their rules cannot
         render their entries (another release's schema, a bug), so they are left in the outbox for a
         process that can, instead of blocking every other model's. If all fail, the database is at fault."""
+        if self.listener is None or _lost_connection(self.using, error):
+            return False
         labels = self.labels()
         failing = []
         try:
@@ -226,6 +228,11 @@ class _Relay:
         if close is not None:
             with contextlib.suppress(Exception):
                 close()
+
+
+def _lost_connection(using: str, error: Exception) -> bool:
+    """An error of PostgreSQL's connection (not of a statement): no use trying each model on it."""
+    return connections[using].vendor == "postgresql" and isinstance(error, OperationalError | InterfaceError)
 
 
 def _is_driver_error(error: Exception) -> bool:

@@ -140,6 +140,8 @@ class Command(BaseCommand):
         beat = latest_heartbeat(alias)
         self.stdout.write(f"{'relay_heartbeat_age':<22}{age(now, beat and beat.beat_at, 'never'):>12}")
         self.stdout.write(f"{'relay_caught_up_age':<22}{age(now, beat and beat.caught_up_at):>12}")
+        if beat and beat.unrenderable:
+            self.stdout.write(f"{'relay_unrenderable':<22}{beat.unrenderable:>12}")  # by the relay's own rules
         if beat and beat.error:
             self.stdout.write(f"{'relay_error':<22}{beat.error}")
 
