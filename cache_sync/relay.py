@@ -107,6 +107,7 @@ class _Relay:
         self.listener: Callable[[], None] | None = None
         self.backoff = RECONNECT_FIRST
         self.lost_at: float | None = None  # when the database was lost (monotonic), until a round succeeds
+        self.redis_away_at: float | None = None  # likewise Redis
         self.next_housekeeping = 0.0
         self.caught_up_at = None
         self.error = ""
@@ -179,13 +180,18 @@ class _Relay:
                 time.monotonic() - self.lost_at,
                 delivered,
             )
-        self.lost_at = None
+        if self.redis_away_at is not None:
+            away = time.monotonic() - self.redis_away_at
+            logger.warning("Relay reached Redis again after %.1fs; delivered %d pending change(s)", away, delivered)
+        self.lost_at = self.redis_away_at = None
         self.backoff = RECONNECT_FIRST
 
     def _redis_unavailable(self, error: StoreUnavailable) -> None:
         stats.count("redis_error")
         self.error = f"Redis unavailable: {error}"
-        logger.warning("Relay could not deliver, retrying in %.2fs: %s", RETRY_MAX, self.error)
+        if self.redis_away_at is None:  # once per outage, not every retry
+            self.redis_away_at = time.monotonic()
+            logger.warning("Relay cannot reach Redis, retrying every %.2fs: %s", RETRY_MAX, error)
         try:
             self._housekeep()
         except Exception as db_error:

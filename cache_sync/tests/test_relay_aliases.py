@@ -1,13 +1,14 @@
 """Several databases: the test app's tables routed to a second alias, "other" (a site whose catalogue
 lives there); explicit keys stay on "default". Catch-up and the relay cover every alias with an outbox."""
 
+import threading
 import time
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
-from cache_sync import invalidate_keys
+from cache_sync import invalidate_keys, relay
 from cache_sync.breaker import breaker
 from cache_sync.delivery import outbox_aliases
 from cache_sync.models import OutboxEntry
@@ -76,3 +77,17 @@ def test_the_relay_without_a_database_delivers_every_alias(on_other, cache_on, s
     assert pending() == {"default": 0, "other": 1}
     call_command("cache_sync", "relay", "--once", stdout=StringIO())
     assert pending() == {"default": 0, "other": 0}
+
+
+def test_one_running_relay_delivers_every_alias_each_in_its_thread(on_other):
+    stop = threading.Event()
+    every = threading.Thread(target=relay.run_every, args=(outbox_aliases(),), kwargs={"should_stop": stop.is_set})
+    every.start()
+    try:
+        for alias in ("default", "other"):  # entries no writer delivers
+            OutboxEntry.objects.using(alias).create(model="cache_sync.keys", data='{"keys": ["home"]}')
+        eventually(lambda: pending() == {"default": 0, "other": 0}, "both outboxes delivered")
+    finally:
+        stop.set()
+        every.join(30)
+    assert not every.is_alive()

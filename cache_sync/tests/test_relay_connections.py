@@ -150,7 +150,7 @@ def test_the_relay_logs_an_unexpected_error_with_its_traceback_and_keeps_deliver
 
 
 def test_the_relay_keeps_running_through_a_redis_outage_and_delivers_when_redis_returns(
-    client, odes, own_redis, cache_on, settings, monkeypatch
+    client, odes, own_redis, cache_on, settings, monkeypatch, caplog
 ):
     settings.CACHE_SYNC = {**settings.CACHE_SYNC, "REDIS_BACKOFF": 0.2}
     monkeypatch.setattr(relay, "HOUSEKEEPING_EVERY", 0.0)  # a heartbeat every round
@@ -165,6 +165,9 @@ def test_the_relay_keeps_running_through_a_redis_outage_and_delivers_when_redis_
         eventually(lambda: not OutboxEntry.objects.exists(), "the relay delivers after the outage")
         assert running.thread.is_alive()
     assert "while Redis was paused" in page(client, "/books/odes/")
+    said = [r.getMessage() for r in caplog.records if r.name == "cache_sync.relay"]
+    assert sum("Relay cannot reach Redis" in message for message in said) == 1  # once per outage
+    assert any("Relay reached Redis again" in message for message in said)
 
 
 def relay_failed() -> bool:
