@@ -37,6 +37,7 @@ RETRY_MAX = 0.25  # longest back-off while Redis is away: it delivers soon after
 RECONNECT_FIRST = 0.05  # seconds before the first reconnection to a lost database
 RECONNECT_MAX = 2.0  # longest back-off between reconnections
 HOUSEKEEPING_EVERY = 5.0  # seconds between heartbeats (and prunings)
+SET_ASIDE_FOR = 300.0  # seconds before the models whose entries failed to render are tried again
 CLOCK_MARGIN = 60.0  # seconds of disagreement allowed between the database's and Redis's clocks
 
 
@@ -113,12 +114,13 @@ class _Relay:
         self.error = ""
         self.config = None
         self.set_aside: set[str] = set()  # models whose rule failed to render their entries, this config
+        self.set_aside_until = 0.0
 
     def labels(self) -> frozenset[str]:
         """The models this relay delivers: those its rules render, but those set aside."""
         config = get_config()
-        if config is not self.config:
-            self.config, self.set_aside = config, set()
+        if config is not self.config or time.monotonic() >= self.set_aside_until:
+            self.config, self.set_aside = config, set()  # a new config, or time to try them again
         return renderable_models(config) - self.set_aside
 
     def round(self) -> None:
@@ -162,6 +164,8 @@ class _Relay:
             return True
         if not failing or len(failing) == len(labels):
             return False
+        if not self.set_aside:
+            self.set_aside_until = time.monotonic() + SET_ASIDE_FOR
         self.set_aside.update(failing)
         logger.error(
             "Relay leaves the entries of %s on database %r in the outbox: delivering them failed, and "
@@ -202,7 +206,7 @@ class _Relay:
     def _lost(self, error: Exception) -> None:
         stats.count("relay_error")
         self.error = f"{type(error).__name__}: {error}"
-        if isinstance(error, DatabaseError) or _is_driver_error(error):
+        if isinstance(error, DatabaseError | InterfaceError) or _is_driver_error(error):
             logger.warning(
                 "Relay lost its connection to database %r, reconnecting in %.2fs: %s", self.using, self.backoff, error
             )

@@ -199,6 +199,12 @@ MUTANTS = [
         "            if True:",
     ),
     Mutant(
+        "relay: a model set aside is never tried again",
+        "relay.py",
+        "        if config is not self.config or time.monotonic() >= self.set_aside_until:",
+        "        if config is not self.config:",
+    ),
+    Mutant(
         "outbox: a process reads (and deletes) entries of models it has no rule for",
         "outbox.py",
         "    if labels is None:\n        return \"TRUE\"",

@@ -115,3 +115,24 @@ def test_a_running_relay_whose_rule_cannot_render_an_entry_leaves_it_and_deliver
         eventually(lambda: list(OutboxEntry.objects.all()) == [unrenderable], "the other entries are delivered")
         eventually(lambda: RelayHeartbeat.objects.filter(unrenderable=1).exists(), "the heartbeat counts it")
     assert "Relay leaves the entries of testapp.Reader" in caplog.text
+
+
+def test_a_model_set_aside_is_tried_again_later(settings, monkeypatch):
+    rules = {**settings.CACHE_SYNC["RULES"], "testapp.Reader": {"keys": ["reader:{name}"]}}
+    settings.CACHE_SYNC = {**settings.CACHE_SYNC, "RULES": rules}
+    monkeypatch.setattr(relay, "SET_ASIDE_FOR", 0.5)
+    broken = [True]
+    deliver = delivery.deliver
+
+    def fails_while_broken(changes, using):
+        if broken[0] and any(change.model == "testapp.Reader" for change in changes):
+            raise LookupError("a rule this schema cannot render")
+        return deliver(changes, using)
+
+    monkeypatch.setattr(delivery, "deliver", fails_while_broken)
+    OutboxEntry.objects.create(model="testapp.Reader", data='{"pk": 1, "name": "ada"}')
+    with RunningRelay():
+        OutboxEntry.objects.create(model="cache_sync.keys", data='{"keys": ["home"]}')
+        eventually(lambda: OutboxEntry.objects.count() == 1, "the other entry is delivered")
+        broken[0] = False  # say, the schema it expects has arrived
+        eventually(lambda: not OutboxEntry.objects.exists(), "the set-aside entry is delivered after all")
