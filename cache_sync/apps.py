@@ -26,7 +26,7 @@ class CacheSyncConfig(AppConfig):
     verbose_name = "Cache sync"
 
     def ready(self) -> None:
-        from .checks import check_cache_sync, check_triggers, check_triggers_fire
+        from .checks import check_cache_sync, check_relay_heartbeat, check_triggers, check_triggers_fire
         from .rebuild import rebuild_pages
         from .receivers import connect_receivers
         from .schema_hooks import follow_schema_in_migrations
@@ -36,6 +36,7 @@ class CacheSyncConfig(AppConfig):
         register(check_cache_sync, Tags.caches)
         register(check_triggers, Tags.database)
         register(check_triggers_fire, Tags.database)
+        register(check_relay_heartbeat, Tags.database, deploy=True)
         connect_receivers()
         follow_schema_in_migrations(SUPPORTED_VENDORS)
         post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="cache_sync:install_triggers")

@@ -6,10 +6,11 @@ from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error
+from django.core.checks import Error, Warning
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, models
 from django.http.request import validate_host
+from django.utils import timezone
 
 from .built_requests import built_request_host
 from .conf import get_config, parse
@@ -84,6 +85,53 @@ def check_triggers_fire(app_configs=None, databases=None, **kwargs) -> list[Erro
                 )
             )
     return errors
+
+
+RELAY_SILENT_AFTER = 60.0  # seconds without a heartbeat, or without catching up, before W030/W031
+
+
+def check_relay_heartbeat(app_configs=None, databases=None, **kwargs) -> list[Warning]:
+    """A relay runs and keeps up on each database (`check --deploy --database <alias>`).
+
+    Deploy-only, as the relay is a process of its own that a development set-up may
+    not run. Read from the database, so it answers while Redis is away.
+    """
+    from .heartbeat import latest_heartbeat
+    from .models import OUTBOX_TABLE
+
+    warnings = []
+    now = timezone.now()
+    for alias in databases or ():
+        if not get_config().rules or OUTBOX_TABLE not in connections[alias].introspection.table_names():
+            continue
+        beat = latest_heartbeat(alias)
+        silent = (now - beat.beat_at).total_seconds() if beat else None
+        if silent is None or silent > RELAY_SILENT_AFTER:
+            since = "has ever run" if silent is None else f"has beaten for {silent:.0f}s"
+            warnings.append(
+                Warning(
+                    f"No cache_sync relay {since} on database {alias!r}: changes its writers could not deliver "
+                    "(a crash, Redis away from them, a write from outside Django) stay stale until the TTL.",
+                    hint=f"Run and supervise: python manage.py cache_sync relay --database {alias}",
+                    id="cache_sync.W030",
+                )
+            )
+        elif beat.backlog and (
+            beat.caught_up_at is None or (now - beat.caught_up_at).total_seconds() > RELAY_SILENT_AFTER
+        ):
+            warnings.append(
+                Warning(
+                    f"The cache_sync relay of database {alias!r} runs but has not caught up for over "
+                    f"{RELAY_SILENT_AFTER:.0f}s ({beat.backlog} entries wait): {beat.error or 'no error given'}.",
+                    hint="See `manage.py cache_sync stats` and the relay's log (is Redis reachable from it?).",
+                    id="cache_sync.W031",
+                )
+            )
+    return warnings
+
+
+def _older_than(now, then, seconds: float) -> bool:
+    return then is None or (now - then).total_seconds() > seconds
 
 
 def _check_cache(alias: str) -> list[Error]:

@@ -15,15 +15,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from itertools import islice
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
+from django.apps import apps
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, router, transaction
 
 from . import outbox, stats
 from .affected import AffectedKeys, affected_keys
 from .breaker import StoreUnavailable, breaker
-from .conf import get_config
+from .conf import Config, get_config
+from .outbox import KEYS_LABEL
 from .signals import keys_invalidated
 from .store import get_store
 
@@ -57,12 +59,51 @@ def announce(affected: AffectedKeys, using: str) -> None:
         )
 
 
+def renderable_models(config: Config | None = None) -> frozenset[str]:
+    """The outbox `model` labels this process can turn into keys: its rules' installed models, explicit keys.
+
+    During a rolling release, processes of the old and the new rules share one
+    outbox; each reads only the entries it can render and leaves the rest, never
+    deleting an entry undelivered (see outbox._of_models).
+    """
+    global _renderable
+    config = config or get_config()
+    if _renderable[0] is config:
+        return _renderable[1]  # read on every write: once per configuration
+    labels = {KEYS_LABEL}
+    for label in config.rules_by_model:
+        try:
+            apps.get_model(label)
+        except (LookupError, ValueError):
+            continue
+        labels.add(label)
+    _renderable = (config, frozenset(labels))
+    return _renderable[1]
+
+
+_renderable: tuple[Config | None, frozenset[str]] = (None, frozenset())
+
+
+def outbox_aliases(config: Config | None = None) -> list[str]:
+    """The databases whose outbox holds changes: where each rule's model is written, and the default
+    (explicit keys are recorded there unless told otherwise)."""
+    config = config or get_config()
+    aliases = {DEFAULT_DB_ALIAS: None}
+    for label in config.rules_by_model:
+        try:
+            aliases[router.db_for_write(apps.get_model(label))] = None
+        except (LookupError, ValueError):
+            continue
+    return list(aliases)
+
+
 def deliver_own_changes(using: str) -> None:
     """Deliver what this connection wrote (after its commit); failures are left to the relay."""
+    labels = renderable_models()
     try:
-        while changes := outbox.pending_of_this_writer(using, CLAIM_LIMIT):
+        while changes := outbox.pending_of_this_writer(using, CLAIM_LIMIT, labels):
             affected = deliver(changes, using)
-            outbox.remove_of_this_writer(using, changes)
+            outbox.remove_of_this_writer(using, changes, labels)
             announce(affected, using)
             if len(changes) < CLAIM_LIMIT:
                 break
@@ -73,31 +114,36 @@ def deliver_own_changes(using: str) -> None:
         logger.exception("Reading the outbox failed: invalidations left for the relay")
 
 
-def deliver_pending(using: str, limit: int = CLAIM_LIMIT) -> int:
-    """Deliver the oldest undelivered changes of any writer (the relay); returns how many. Raises StoreUnavailable."""
+def deliver_pending(using: str, limit: int = CLAIM_LIMIT, labels: Collection[str] | None = None) -> int:
+    """Deliver the oldest undelivered changes of any writer (the relay), of the models `labels` (default:
+    every one this process renders); returns how many. Raises StoreUnavailable."""
     with transaction.atomic(using=using):
-        changes = outbox.claim_pending(using, limit)
+        changes = outbox.claim_pending(using, limit, renderable_models() if labels is None else labels)
         affected = deliver(changes, using)
         outbox.remove(using, changes)
     announce(affected, using)
     return len(changes)
 
 
-def catch_up(using: str = DEFAULT_DB_ALIAS) -> None:
-    """Deliver every pending change, from any writer, without waiting for the relay.
+def catch_up(using: str | None = None) -> None:
+    """Deliver every pending change, from any writer, without waiting for the relay; of every
+    database that holds an outbox (`outbox_aliases`) unless `using` names one.
 
     Run by a process that saw Redis fail, before it serves from Redis again: while
     Redis was away, writers could not invalidate, and the pages they changed are
-    still in Redis. Raises StoreUnavailable if Redis is still away.
+    still in Redis, whichever database their rows live in. Raises StoreUnavailable
+    if Redis is still away.
     """
-    try:
-        while changes := outbox.pending_of_all_writers(using, CLAIM_LIMIT):
-            announce(deliver(changes, using), using)
-            outbox.remove(using, changes)
-            if len(changes) < CLAIM_LIMIT:
-                break
-    except DatabaseError:
-        logger.exception("Reading the outbox failed: pages may be served stale until the relay delivers")
+    labels = renderable_models()
+    for alias in [using] if using else outbox_aliases():
+        try:
+            while changes := outbox.pending_of_all_writers(alias, CLAIM_LIMIT, labels):
+                announce(deliver(changes, alias), alias)
+                outbox.remove(alias, changes)
+                if len(changes) < CLAIM_LIMIT:
+                    break
+        except DatabaseError:
+            logger.exception("Reading the outbox of %r failed: its pages may be stale until the relay delivers", alias)
     breaker.owes_catch_up = False
 
 

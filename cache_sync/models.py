@@ -22,7 +22,11 @@ class OutboxEntry(models.Model):
     data = models.TextField()
     # The PostgreSQL backend pid of the writer (0 on SQLite): a writer delivers its own entries.
     writer = models.IntegerField(db_default=0)
+    # The statement's time (PostgreSQL's now() is the transaction's start, maybe long before the commit).
     created_at = models.DateTimeField(db_default=Now())
+    # When a relay first saw the entry: it is visible only once committed, so this is at or after
+    # the commit. Pruning measures from it (relay.prune_expired); NULL until a relay's housekeeping.
+    seen_at = models.DateTimeField(null=True)
 
     class Meta:
         db_table = OUTBOX_TABLE
@@ -30,3 +34,26 @@ class OutboxEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.data}"
+
+
+class RelayHeartbeat(models.Model):
+    """What a relay last did, written every few seconds in the database it relays.
+
+    In the database, not in Redis: the tooling (`cache_sync stats`, the W030/W031
+    checks) must read it when Redis is away, which is when it matters most. A relay
+    that cannot reach its database cannot deliver either, and its heartbeat ages.
+    """
+
+    relay = models.CharField(max_length=200, primary_key=True)  # "host:pid"
+    beat_at = models.DateTimeField()  # the relay's last round, whatever it achieved
+    # The last round that left nothing it could deliver behind (None: not yet).
+    caught_up_at = models.DateTimeField(null=True)
+    backlog = models.IntegerField(default=0)  # entries waiting then
+    unrenderable = models.IntegerField(default=0)  # of those, entries of models this relay has no rule for
+    error = models.TextField(blank=True)  # why the last round failed ("" when it did not)
+
+    class Meta:
+        db_table = "cache_sync_relay_heartbeat"
+
+    def __str__(self) -> str:
+        return f"{self.relay} at {self.beat_at}"

@@ -8,10 +8,12 @@ Redis that is away or a broken on-commit chain leaves them for the relay.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connections
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from .models import OUTBOX_TABLE, OutboxEntry
@@ -40,26 +42,53 @@ def _is_postgres(using: str) -> bool:
     return connections[using].vendor == "postgresql"
 
 
-def pending_of_this_writer(using: str, limit: int) -> list[Change]:
+def _of_models(using: str, labels: Collection[str] | None) -> tuple[str, list]:
+    """A condition on `model` (and its parameters): only entries this process can render.
+
+    An entry of a model that this process's rules do not name (written under a
+    newer release's rules, or an older one's) is left for a process that can
+    render it: never read, so never deleted, and never spun on.
+    """
+    if labels is None:
+        return "TRUE" if _is_postgres(using) else "1", []
+    if _is_postgres(using):
+        return "model = ANY(%s)", [list(labels)]
+    if not labels:
+        return "0", []
+    return f"model IN ({', '.join(['%s'] * len(labels))})", list(labels)
+
+
+def pending_of_this_writer(using: str, limit: int, labels: Collection[str] | None = None) -> list[Change]:
     """The undelivered entries this connection's transactions wrote (on SQLite, a single writer: all)."""
-    mine = "WHERE writer = pg_backend_pid()" if _is_postgres(using) else ""
+    mine = "writer = pg_backend_pid() AND" if _is_postgres(using) else ""
+    of_models, params = _of_models(using, labels)
     with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT id, model, data FROM {OUTBOX_TABLE} {mine} ORDER BY id LIMIT %s", [limit])
+        cursor.execute(
+            f"SELECT id, model, data FROM {OUTBOX_TABLE} WHERE {mine} {of_models} ORDER BY id LIMIT %s",
+            [*params, limit],
+        )
         return _changes(cursor.fetchall())
 
 
-def pending_of_all_writers(using: str, limit: int) -> list[Change]:
+def pending_of_all_writers(using: str, limit: int, labels: Collection[str] | None = None) -> list[Change]:
     """The oldest undelivered entries, unlocked (see delivery.catch_up)."""
+    of_models, params = _of_models(using, labels)
     with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT id, model, data FROM {OUTBOX_TABLE} ORDER BY id LIMIT %s", [limit])
+        cursor.execute(
+            f"SELECT id, model, data FROM {OUTBOX_TABLE} WHERE {of_models} ORDER BY id LIMIT %s", [*params, limit]
+        )
         return _changes(cursor.fetchall())
 
 
-def claim_pending(using: str, limit: int) -> list[Change]:
+def claim_pending(using: str, limit: int, labels: Collection[str] | None = None) -> list[Change]:
     """The oldest undelivered entries, locked until the caller's transaction ends (relays share the work)."""
     lock = "FOR UPDATE SKIP LOCKED" if _is_postgres(using) else ""
+    of_models, params = _of_models(using, labels)
     with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT id, model, data FROM {OUTBOX_TABLE} ORDER BY id LIMIT %s {lock}", [limit])
+        cursor.execute(
+            f"SELECT id, model, data FROM {OUTBOX_TABLE} WHERE {of_models} ORDER BY id LIMIT %s {lock}",
+            [*params, limit],
+        )
         return _changes(cursor.fetchall())
 
 
@@ -74,16 +103,19 @@ def remove(using: str, changes: list[Change]) -> None:
                 cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE id IN ({', '.join(['%s'] * len(ids))})", ids)
 
 
-def remove_of_this_writer(using: str, changes: list[Change]) -> None:
-    """Delete entries read by `pending_of_this_writer()`: all of this writer's up to the last one read.
+def remove_of_this_writer(using: str, changes: list[Change], labels: Collection[str] | None = None) -> None:
+    """Delete entries read by `pending_of_this_writer()` (same `labels`): this writer's up to the last one read.
 
     Ids grow with each insert, and a writer's later transactions can only add
     larger ones, so a range is exact (and far cheaper than a list of ids).
     """
     if changes:
         mine = "writer = pg_backend_pid() AND" if _is_postgres(using) else ""
+        of_models, params = _of_models(using, labels)
         with connections[using].cursor() as cursor:
-            cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE {mine} id <= %s", [changes[-1].id])
+            cursor.execute(
+                f"DELETE FROM {OUTBOX_TABLE} WHERE {mine} {of_models} AND id <= %s", [*params, changes[-1].id]
+            )
 
 
 def record_keys(keys: list[str], using: str) -> None:
@@ -96,17 +128,40 @@ def record_keys(keys: list[str], using: str) -> None:
         )
 
 
-def backlog(using: str) -> tuple[int, datetime | None]:
-    """How many entries wait for delivery, and when the oldest was written."""
+@dataclass(frozen=True)
+class Backlog:
+    pending: int  # entries waiting for delivery
+    oldest: datetime | None  # when the oldest was written (its statement's time)
+    unrenderable: int = 0  # of those, entries of models the given rules do not name (another release's)
+
+
+def backlog(using: str, labels: Collection[str] | None = None) -> Backlog:
+    """What waits for delivery; `unrenderable` counts the entries of models outside `labels`."""
     entries = OutboxEntry.objects.using(using)
     oldest = entries.order_by("id").values_list("created_at", flat=True).first()
-    return entries.count(), oldest
+    pending = entries.count()
+    unrenderable = entries.exclude(model__in=list(labels)).count() if labels is not None and pending else 0
+    return Backlog(pending, oldest, unrenderable)
 
 
-def discard_older_than(using: str, seconds: float) -> int:
-    """Drop entries whose pages have all expired by now (see relay.prune_expired)."""
+def mark_seen(using: str) -> int:
+    """Stamp the entries no relay has seen yet with the time now: committed ones only are visible,
+    so the stamp is at or after their commit (see relay.prune_expired)."""
+    with connections[using].cursor() as cursor:
+        if _is_postgres(using):
+            # Rows claimed by a relay that is delivering them are skipped, never waited for.
+            cursor.execute(
+                f"UPDATE {OUTBOX_TABLE} SET seen_at = statement_timestamp() WHERE id IN "
+                f"(SELECT id FROM {OUTBOX_TABLE} WHERE seen_at IS NULL FOR UPDATE SKIP LOCKED)"
+            )
+            return cursor.rowcount
+    return OutboxEntry.objects.using(using).filter(seen_at__isnull=True).update(seen_at=Now())
+
+
+def discard_seen_before(using: str, seconds: float) -> int:
+    """Drop entries first seen more than `seconds` ago: their pages have all expired (relay.prune_expired)."""
     cutoff = timezone.now() - timedelta(seconds=seconds)
-    deleted, _by_model = OutboxEntry.objects.using(using).filter(created_at__lt=cutoff).delete()
+    deleted, _by_model = OutboxEntry.objects.using(using).filter(seen_at__lt=cutoff).delete()
     return deleted
 
 

@@ -253,6 +253,78 @@ MUTANTS = [
         "IS DISTINCT FROM 'on';\"",
         "IS DISTINCT FROM 'never';\"",
     ),
+    Mutant(
+        "relay: a lost LISTEN connection ends the relay",
+        "relay.py",
+        "        try:\n            self.listener()\n        except Exception as error:\n            self._lost(error)",
+        "        self.listener()",
+    ),
+    Mutant(
+        "relay: an error it did not foresee ends the relay",
+        "relay.py",
+        "        except Exception as error:  # the database, the listener's connect, or anything else",
+        "        except DatabaseError as error:",
+    ),
+    Mutant(
+        "relay: a lost LISTEN connection is never reopened",
+        "relay.py",
+        "            self.lost_at = time.monotonic()\n        self.close_listener()",
+        "            self.lost_at = time.monotonic()",
+    ),
+    Mutant(
+        "relay: a model whose rule cannot render its entries blocks every other model",
+        "relay.py",
+        "            if not self._set_aside_failing_models(error):",
+        "            if True:",
+    ),
+    Mutant(
+        "relay: a model set aside is never tried again",
+        "relay.py",
+        "        if config is not self.config or time.monotonic() >= self.set_aside_until:",
+        "        if config is not self.config:",
+    ),
+    Mutant(
+        "outbox: a process reads (and deletes) entries of models it has no rule for",
+        "outbox.py",
+        "    if labels is None:\n        return \"TRUE\"",
+        "    if True:\n        return \"TRUE\"",
+    ),
+    Mutant(
+        "delivery: a writer deletes its transaction's entries of models it has no rule for",
+        "delivery.py",
+        "outbox.remove_of_this_writer(using, changes, labels)",
+        "outbox.remove_of_this_writer(using, changes)",
+    ),
+    Mutant(
+        "outbox: pruning measures from the statement's time, not from the first sight after commit",
+        "outbox.py",
+        "filter(seen_at__lt=cutoff)",
+        "filter(created_at__lt=cutoff)",
+    ),
+    Mutant(
+        "delivery: catch-up delivers the default database's outbox only",
+        "delivery.py",
+        "    for alias in [using] if using else outbox_aliases():",
+        "    for alias in [using or DEFAULT_DB_ALIAS]:",
+    ),
+    Mutant(
+        "delivery: the relay's aliases leave out where the rules' models are written",
+        "delivery.py",
+        "            aliases[router.db_for_write(apps.get_model(label))] = None",
+        "            apps.get_model(label)",
+    ),
+    Mutant(
+        "checks: no warning when no relay beats (W030)",
+        "checks.py",
+        "        if silent is None or silent > RELAY_SILENT_AFTER:",
+        "        if False:",
+    ),
+    Mutant(
+        "relay: no heartbeat while Redis is away",
+        "relay.py",
+        "        try:\n            self._housekeep()\n        except Exception as db_error:",
+        "        try:\n            pass\n        except Exception as db_error:",
+    ),
 ]  # fmt: skip
 
 

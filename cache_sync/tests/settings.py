@@ -31,20 +31,21 @@ ROOT_URLCONF = "cache_sync.tests.urls"
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 
 
-def _database(url: str) -> dict:
+def _database(url: str, suffix: str = "") -> dict:
     if not url or url.startswith("sqlite"):
         name = urlparse(url).path[1:] if url else os.path.join(tempfile.gettempdir(), "cache-sync.sqlite3")
+        name = name.removesuffix(".sqlite3") + f"{suffix}.sqlite3" if suffix else name
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": name,
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
             # A file, so that the processes a test starts share the test database.
-            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"cache-sync-test-{os.getpid()}.sqlite3")},
+            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"cache-sync-test-{os.getpid()}{suffix}.sqlite3")},
         }
     parts = urlparse(url)
     return {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": parts.path[1:],
+        "NAME": parts.path[1:] + suffix.replace("-", "_"),
         "USER": parts.username or "",
         "PASSWORD": parts.password or "",
         "HOST": parts.hostname or "",
@@ -52,7 +53,18 @@ def _database(url: str) -> dict:
     }
 
 
-DATABASES = {"default": _database(os.environ.get("DATABASE_URL", ""))}
+# A second database of the same kind, used only by tests that ask for it (`databases=[..., "other"]`)
+# and route models to it (test_relay_aliases.py): a site whose catalogue lives on a second alias.
+# A child process started on a test database is told its URL (DATABASE_URL) and gets its
+# "other" from OTHER_DATABASE_URL.
+DATABASES = {
+    "default": _database(os.environ.get("DATABASE_URL", "")),
+    "other": (
+        _database(os.environ["OTHER_DATABASE_URL"])
+        if os.environ.get("OTHER_DATABASE_URL")
+        else _database(os.environ.get("DATABASE_URL", ""), "-other")
+    ),
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -149,9 +149,9 @@ def test_while_redis_is_away_the_relay_drops_only_entries_older_than_every_page(
     recent = OutboxEntry.objects.count()
     old = OutboxEntry.objects.create(model="testapp.Book", data='{"pk": 1}')
     horizon = 600 + 5.0 + relay.CLOCK_MARGIN  # default TIMEOUT + LEASE_TIMEOUT + margin
-    OutboxEntry.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(seconds=horizon + 1))
-    rounds = iter([False, True])
-    relay.run("default", should_stop=lambda: next(rounds))  # one round: delivery fails, pruning runs
+    OutboxEntry.objects.filter(pk=old.pk).update(seen_at=timezone.now() - timedelta(seconds=horizon + 1))
+    rounds = iter([False])
+    relay.run("default", should_stop=lambda: next(rounds, True))  # one round: delivery fails, pruning runs
     assert OutboxEntry.objects.count() == recent
     assert not OutboxEntry.objects.filter(pk=old.pk).exists()
 

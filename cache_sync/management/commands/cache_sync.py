@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 from itertools import islice
@@ -19,6 +18,8 @@ from cache_sync import outbox, relay, stats
 from cache_sync.api import invalidate_keys, keys_for
 from cache_sync.breaker import StoreUnavailable, breaker
 from cache_sync.conf import get_config
+from cache_sync.delivery import outbox_aliases, renderable_models
+from cache_sync.heartbeat import latest_heartbeat
 from cache_sync.page_bytes import decode_page
 from cache_sync.rebuild import UnbuildableVariant, find_page, rebuild_page, render_variant
 from cache_sync.store import get_store
@@ -41,11 +42,11 @@ class Command(BaseCommand):
         warm = sub.add_parser("warm", help="fill the anonymous pages of the configured models' rows")
         warm.add_argument("--limit", type=int, default=1000, help="rows per model")
         stats_parser = sub.add_parser("stats", help="counts of every process, and the outbox backlog")
-        stats_parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        stats_parser.add_argument("--database", help="one database alias (default: every one with an outbox)")
         install = sub.add_parser("install-triggers", help="create or update the triggers that record changes")
         install.add_argument("--database", default=DEFAULT_DB_ALIAS)
         relay = sub.add_parser("relay", help="deliver changes that their writers did not, and keep doing so")
-        relay.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        relay.add_argument("--database", help="one database alias (default: every one with an outbox)")
         relay.add_argument("--once", action="store_true", help="deliver what is pending, then exit")
         verify = sub.add_parser("verify", help="compare every cached page variant with one built from the database")
         verify.add_argument("--sample", type=int, default=1000, help="cached keys to check at most")
@@ -120,12 +121,29 @@ class Command(BaseCommand):
             )
 
     def handle_stats(self, database, **options):
+        """The database's part first: it is what matters, and it reads while Redis is away."""
+        aliases = [database] if database else outbox_aliases()
+        for alias in aliases:
+            if len(aliases) > 1:
+                self.stdout.write(f"database {alias!r}")
+            self.write_outbox_state(alias)
         for event, n in stats.totals().items():
             self.stdout.write(f"{event:<22}{n:>12}")
-        pending, oldest = outbox.backlog(database)
-        age = f"{(timezone.now() - oldest).total_seconds():.1f}s" if oldest else "-"
-        self.stdout.write(f"{'outbox_backlog':<22}{pending:>12}")
-        self.stdout.write(f"{'outbox_oldest_age':<22}{age:>12}")
+
+    def write_outbox_state(self, alias: str) -> None:
+        now = timezone.now()
+        backlog = outbox.backlog(alias, renderable_models())
+        self.stdout.write(f"{'outbox_backlog':<22}{backlog.pending:>12}")
+        # Entries of models this process has no rule for, left for a process (a release) that has one.
+        self.stdout.write(f"{'outbox_unrenderable':<22}{backlog.unrenderable:>12}")
+        self.stdout.write(f"{'outbox_oldest_age':<22}{age(now, backlog.oldest):>12}")
+        beat = latest_heartbeat(alias)
+        self.stdout.write(f"{'relay_heartbeat_age':<22}{age(now, beat and beat.beat_at, 'never'):>12}")
+        self.stdout.write(f"{'relay_caught_up_age':<22}{age(now, beat and beat.caught_up_at):>12}")
+        if beat and beat.unrenderable:
+            self.stdout.write(f"{'relay_unrenderable':<22}{beat.unrenderable:>12}")  # by the relay's own rules
+        if beat and beat.error:
+            self.stdout.write(f"{'relay_error':<22}{beat.error}")
 
     def handle_install_triggers(self, database, **options):
         diff = install_triggers(database)
@@ -137,18 +155,23 @@ class Command(BaseCommand):
         )
 
     def handle_relay(self, database, once, **options):
+        aliases = [database] if database else outbox_aliases()
         if once:
             try:
-                delivered = relay.deliver_all(database)
+                delivered = sum(relay.deliver_all(alias) for alias in aliases)
             except StoreUnavailable as error:
                 raise CommandError(f"Redis unavailable, nothing delivered: {error}") from None
             self.stdout.write(self.style.SUCCESS(f"Delivered {delivered} change(s)."))
             return
-        self.stdout.write(f"Relaying committed changes of {database!r} to Redis (Ctrl-C stops).")
+        named = ", ".join(repr(alias) for alias in aliases)
+        self.stdout.write(f"Relaying committed changes of {named} to Redis (Ctrl-C stops).")
+        self.stdout.flush()
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        with contextlib.suppress(KeyboardInterrupt):
-            relay.run(database, should_stop=stop.is_set)
+        try:
+            relay.run_every(aliases, should_stop=stop.is_set)
+        except KeyboardInterrupt:
+            stop.set()  # the relays' threads end their round and stop
 
     def handle_invalidate(self, keys, **options):
         invalidate_keys(keys)
@@ -157,6 +180,10 @@ class Command(BaseCommand):
                 f"Redis does not answer: {len(keys)} key(s) wait in the outbox; the relay delivers them when it does."
             )
         self.stdout.write(self.style.SUCCESS(f"Invalidated {len(keys)} key(s)."))
+
+
+def age(now, then, missing: str = "-") -> str:
+    return f"{(now - then).total_seconds():.1f}s" if then else missing
 
 
 def find_object(model_class: type[models.Model], value: str) -> tuple[models.Model | None, list[str]]:

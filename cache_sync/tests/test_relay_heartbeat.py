@@ -1,0 +1,73 @@
+"""The relay's heartbeat, in the database: `cache_sync stats` and `check --deploy --database` read it,
+with Redis away too."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.checks import run_checks
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from cache_sync import relay
+from cache_sync.models import OutboxEntry, RelayHeartbeat
+from cache_sync.tests import factories
+from cache_sync.tests.fixtures import free_port
+from cache_sync.tests.testapp.models import Book
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def one_relay_round() -> None:
+    rounds = iter([False])
+    relay.run("default", should_stop=lambda: next(rounds, True))
+
+
+def relay_warnings() -> list[str]:
+    """The ids of cache_sync's deploy warnings, as `check --deploy --database default` finds them."""
+    found = run_checks(include_deployment_checks=True, databases=["default"])
+    return [message.id for message in found if message.id.startswith("cache_sync.W")]
+
+
+def test_a_relay_round_records_its_heartbeat_in_the_database():
+    OutboxEntry.objects.create(model="removed.ForGood", data='{"pk": 1}')
+    one_relay_round()
+    beat = RelayHeartbeat.objects.get()
+    assert beat.caught_up_at is not None and beat.error == ""
+    assert (beat.backlog, beat.unrenderable) == (1, 1)  # left for a release that can render it
+
+
+def test_check_deploy_warns_while_no_relay_has_beaten_recently():
+    assert relay_warnings() == ["cache_sync.W030"]  # never ran
+    one_relay_round()
+    assert relay_warnings() == []
+    RelayHeartbeat.objects.update(beat_at=timezone.now() - timedelta(minutes=5))
+    assert relay_warnings() == ["cache_sync.W030"]
+
+
+def test_check_deploy_warns_when_the_relay_beats_but_cannot_deliver(cache_on):
+    factories.book(factories.shelf("poetry"), "odes", "Odes")
+    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    Book.objects.update(title="Waiting")
+    one_relay_round()
+    assert RelayHeartbeat.objects.get().error.startswith("Redis unavailable")
+    assert relay_warnings() == ["cache_sync.W031"]
+
+
+def test_deploy_checks_without_a_database_leave_the_relay_alone():
+    assert not [m for m in run_checks(include_deployment_checks=True) if m.id.startswith("cache_sync.W")]
+
+
+def test_stats_show_the_outbox_and_the_relay_while_redis_is_away(cache_on):
+    factories.book(factories.shelf("poetry"), "odes", "Odes")
+    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    Book.objects.update(title="Waiting")
+    one_relay_round()
+    out = StringIO()
+    with pytest.raises(CommandError, match="does not answer"):
+        call_command("cache_sync", "stats", stdout=out)
+    lines = dict(line.split(None, 1) for line in out.getvalue().splitlines())
+    assert int(lines["outbox_backlog"]) == OutboxEntry.objects.count() > 0
+    assert lines["relay_heartbeat_age"].strip().endswith("s")
+    assert lines["relay_caught_up_age"].strip() == "-"
+    assert lines["relay_error"].startswith("Redis unavailable")
