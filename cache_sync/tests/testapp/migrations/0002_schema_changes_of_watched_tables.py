@@ -13,7 +13,8 @@ from django.db.models.functions import Concat
 
 def touch_renamed_book(apps, schema_editor):
     Book = apps.get_model("testapp", "Book")  # its slug is named `handle` here
-    Book.objects.filter(handle="migrating-renamed").update(title=Concat(F("title"), Value(" [renamed]")))
+    books = Book.objects.using(schema_editor.connection.alias)  # the database being migrated, not "default"
+    books.filter(handle="migrating-renamed").update(title=Concat(F("title"), Value(" [renamed]")))
 
 
 class Migration(migrations.Migration):
