@@ -1,10 +1,12 @@
 """Break cache_sync on purpose, one guard at a time, and check that its own suite notices.
 
     python -m tools.mutants            # every mutant; exits 1 if one survives
+    DATABASE_URL=postgres://... python -m tools.mutants  # on PostgreSQL (and its own mutants)
 
 Each mutant is a text replacement in a copy of the package (the working tree is
 never touched); the copy's suite must fail. A guard whose removal no test notices
-is a guard nobody checks.
+is a guard nobody checks. A guard of one database's path only (SQLite's
+unfinished statements, psycopg's COPY) names that database and runs there only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Mutant:
     path: str
     original: str
     broken: str
+    database: str = ""  # "sqlite" or "postgresql" for a guard of that database's path only; "" for both
 
 
 MUTANTS = [
@@ -174,6 +177,132 @@ MUTANTS = [
         "    if read_may_predate_lease():",
         "    if False:",
     ),
+    Mutant(
+        "statements: comments before the keyword are not skipped (a commented RunSQL is missed)",
+        "statements.py",
+        r'_GAP = re.compile(r"(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)',
+        r'_GAP = re.compile(r"\s*", re.DOTALL)',
+    ),
+    Mutant(
+        "statements: a bytes query is not decoded",
+        "statements.py",
+        "if isinstance(sql, (bytes, bytearray, memoryview)):",
+        "if False:",
+    ),
+    Mutant(
+        "statements: a psycopg Composable is not rendered",
+        "statements.py",
+        "        return as_string(raw_connection)",
+        "        return None",
+    ),
+    Mutant(
+        "statements: a write on an unwatched table counts as a watched one (a delivery per write)",
+        "statements.py",
+        "    if _table_name(name.group()) not in tables:\n        return Kind.OTHER",
+        "    if False:\n        return Kind.OTHER",
+    ),
+    Mutant(
+        "statements: every statement of an unknown shape is scanned whole (a 1,000-row INSERT included)",
+        "statements.py",
+        "    if keyword not in _SKIP:\n        return _scan(sql, tables)",
+        "    if True:\n        return _scan(sql, tables)",
+    ),
+    Mutant(
+        "receivers: a statement the hook cannot read counts as no write",
+        "receivers.py",
+        "            if text is None:\n                return Kind.WRITE",
+        "            if text is None:\n                return Kind.OTHER",
+    ),
+    Mutant(
+        "receivers: the hook raises when it cannot read a statement",
+        "receivers.py",
+        '        except Exception:\n            logger.debug("Unreadable statement',
+        '        except ArithmeticError:\n            logger.debug("Unreadable statement',
+    ),
+    Mutant(
+        "receivers: the hook raises when its delivery fails (after the statement ran)",
+        "receivers.py",
+        '        except Exception:\n            logger.exception("cache_sync could not schedule',
+        '        except ArithmeticError:\n            logger.exception("cache_sync could not schedule',
+    ),
+    Mutant(
+        "receivers: an SQLite statement returning rows is delivered before it finishes (and commits)",
+        "receivers.py",
+        'return connection.vendor == "sqlite" and not connection.in_atomic_block and cursor.description is not None',
+        "return False",
+        database="sqlite",
+    ),
+    Mutant(
+        "receivers: closing the cursor of a statement that returned rows does not deliver it",
+        "receivers.py",
+        "if vars(self).pop(_ROWS_PENDING, False):",
+        "if False:",
+        database="sqlite",
+    ),
+    Mutant(
+        "receivers: executescript() is not watched",
+        "receivers.py",
+        "            _hook.after_statement(script, self.db, self, script=True)",
+        "            pass",
+        database="sqlite",
+    ),
+    Mutant(
+        "receivers: copy() is not watched",
+        "receivers.py",
+        "            _hook.after_statement(statement, self.db, self)",
+        "            pass",
+        database="postgresql",
+    ),
+    Mutant(
+        "receivers: callproc() is not watched",
+        "receivers.py",
+        "            _hook.schedule(Kind.WRITE, self.db, self)",
+        "            pass",
+        database="postgresql",
+    ),
+    Mutant(
+        "receivers: connection.commit() of a manual transaction does not deliver",
+        "receivers.py",
+        "        commit()\n        _deliver_owed(connection.alias)",
+        "        commit()",
+    ),
+    Mutant(
+        "receivers: set_autocommit(True), which commits on SQLite, does not deliver",
+        "receivers.py",
+        "        if autocommit:\n            _deliver_owed(connection.alias)",
+        "        pass",
+        database="sqlite",
+    ),
+    Mutant(
+        "receivers: a raw COMMIT does not deliver",
+        "receivers.py",
+        "elif kind is Kind.COMMIT and not connection.in_atomic_block:",
+        "elif False:",
+    ),
+    Mutant(
+        "delivery: a write after a raw BEGIN is delivered before its COMMIT",
+        "delivery.py",
+        "if connection.get_autocommit() and not driver_in_transaction(connection):",
+        "if connection.get_autocommit():",
+    ),
+    Mutant(
+        "delivery: a manual transaction's writes are never delivered by the writer",
+        "delivery.py",
+        "            setattr(_owed, using, True)  # a manual transaction or a raw BEGIN: after its commit",
+        "            pass",
+    ),
+    Mutant(
+        "delivery: an atomic block inside a manual transaction waits for set_autocommit(True)",
+        "delivery.py",
+        "    if not connection.commit_on_exit:",
+        "    if False:",
+    ),
+    Mutant(
+        "delivery: the delivery after a manual commit leaves its own deletes uncommitted",
+        "delivery.py",
+        "        try:\n            connection.commit()\n",
+        "        try:\n            pass\n",
+    ),
 ]  # fmt: skip
 
 
@@ -208,17 +337,22 @@ def run_mutant(mutant: Mutant, workdir: Path) -> tuple[bool, str]:
 CONTROL = Mutant("control: the copy unchanged must pass", "pages.py", "", "")
 
 
+def suite_database() -> str:
+    return "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+
+
 def main() -> int:
     survivors = 0
+    mutants = [mutant for mutant in MUTANTS if mutant.database in ("", suite_database())]
     with tempfile.TemporaryDirectory(prefix="cache-sync-mutants-") as tmp:
         failed, why = run_mutant(CONTROL, Path(tmp))
         if failed:
             raise SystemExit(f"The unchanged copy fails its suite, so mutants prove nothing: {why}")
-        for mutant in MUTANTS:
+        for mutant in mutants:
             killed, why = run_mutant(mutant, Path(tmp))
             survivors += not killed
             print(f"{'killed  ' if killed else 'SURVIVED'}  {mutant.name}\n          {why}", flush=True)
-    print(f"{len(MUTANTS) - survivors} of {len(MUTANTS)} mutants killed.")
+    print(f"{len(mutants) - survivors} of {len(mutants)} mutants killed on {suite_database()}.")
     return 1 if survivors else 0
 
 

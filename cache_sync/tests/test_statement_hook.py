@@ -5,9 +5,11 @@ families are gone from Redis and the outbox holds none of the writer's entries
 as soon as the write returns (autocommit) or commits, and not before.
 """
 
+import threading
+
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from cache_sync import receivers
@@ -134,6 +136,20 @@ def test_a_data_modifying_cte_that_returns_rows_is_delivered(odes, gone):
 # Manual transactions: Django's on_commit does not run for them.
 
 
+def outbox_seen_by_another_connection() -> list[str]:
+    """What a relay would find: the delivery's own deletes must have committed."""
+    seen = []
+
+    def read():
+        seen.extend(OutboxEntry.objects.values_list("model", flat=True))
+        connections.close_all()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    return seen
+
+
 def leave_manual_mode():
     connection.rollback()  # what the checks read began a transaction on PostgreSQL
     connection.set_autocommit(True)
@@ -145,6 +161,7 @@ def test_a_manual_transaction_is_delivered_after_commit_and_not_before(odes, gon
         Book.objects.filter(slug="odes").update(title="Manual Odes")
         still_cached("book:odes")
         connection.commit()
+        assert outbox_seen_by_another_connection() == []
         gone("book:odes")
     finally:
         leave_manual_mode()
