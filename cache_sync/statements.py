@@ -25,13 +25,18 @@ class Kind(enum.Enum):
 
 HEAD_LIMIT = 4096  # leading characters (comments included) parsed before giving up to a scan
 
-# Whitespace and comments: `--` to the end of the line, `/* */` (PostgreSQL nests them: see _skip_gap).
-_GAP = re.compile(r"(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
-_WORD = re.compile(r"[A-Za-z_]+")
+# Whitespace and comments: `--` to the end of the line, `/* */` (PostgreSQL nests them: see _plain_gap).
+_GAP = r"(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*"
+_KEYWORD = re.compile(rf"{_GAP}([A-Za-z_]+)", re.DOTALL)
 # One identifier, maybe qualified: bare, "double-quoted", `backquoted` or [bracketed].
 _NAME_PART = r'(?:"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[A-Za-z_][\w$]*)'
-_NAME = re.compile(rf"{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*")
+_NAME = rf"{_NAME_PART}(?:\s*\.\s*{_NAME_PART})*"
 _LAST_PART = re.compile(rf"{_NAME_PART}\Z")
+# The table a write names, past the words that may come between (INSERT OR REPLACE INTO, DELETE FROM ONLY).
+_TARGET = re.compile(
+    rf"(?:{_GAP}(?:or|rollback|abort|replace|fail|ignore|into|from|only)\b)*{_GAP}({_NAME})", re.I | re.S
+)
+_COPY_TO = re.compile(rf"{_GAP}(?:\([^)]*\){_GAP})?to\b", re.I | re.S)  # after COPY's table: (columns) TO
 
 _READS = frozenset(
     (
@@ -42,81 +47,50 @@ _READS = frozenset(
         "rollback", "abort",
     )
 )  # fmt: skip
+_PLAIN_READS = ("SELECT ", "select ")
 _COMMITS = frozenset(("commit", "end"))
 _ALWAYS_WRITES = frozenset(("call", "do", "execute"))  # the statement does not name what it changes
-_SKIP = {  # words between the keyword and the table
-    "insert": ("or", "rollback", "abort", "replace", "fail", "ignore", "into"),
-    "replace": ("into",),
-    "update": ("or", "rollback", "abort", "replace", "fail", "ignore", "only"),
-    "delete": ("from", "only"),
-    "merge": ("into",),
-    "copy": (),
-}
+_TARGETS = frozenset(("insert", "replace", "update", "delete", "merge", "copy"))  # keywords followed by a table
 
 
 def classify(sql: str, tables: Collection[str]) -> Kind:
     """What `sql` may do to the `tables` (lowercase names, unqualified)."""
-    pos = _skip_gap(sql, 0)
-    if pos is None:
+    if sql.startswith(_PLAIN_READS):
+        return Kind.OTHER  # the ORM's reads, at the cost of one comparison
+    head = _KEYWORD.match(sql, 0, HEAD_LIMIT)
+    if head is None or not _plain_gap(sql, 0, head.start(1)):
         return _scan(sql, tables)
-    word = _WORD.match(sql, pos)
-    keyword = word.group().lower() if word else ""
+    keyword = head.group(1).lower()
     if keyword in _READS:
         return Kind.OTHER
     if keyword in _COMMITS:
         return Kind.COMMIT
     if keyword in _ALWAYS_WRITES:
         return Kind.WRITE
-    if keyword not in _SKIP:
+    if keyword not in _TARGETS:
         return _scan(sql, tables)  # WITH, EXPLAIN ANALYZE, unreadable heads
-    pos = word.end()
-    while True:
-        pos = _skip_gap(sql, pos)
-        if pos is None:
-            return _scan(sql, tables)
-        word = _WORD.match(sql, pos)
-        if not word or word.group().lower() not in _SKIP[keyword]:
-            break
-        pos = word.end()
-    if keyword == "copy" and sql.startswith("(", pos):
-        return Kind.OTHER  # COPY (query) TO ...
-    name = _NAME.match(sql, pos)
-    if name is None:
+    target = _TARGET.match(sql, head.end(), HEAD_LIMIT)
+    if target is None or not _plain_gap(sql, head.end(), target.start(1)):
+        if keyword == "copy" and sql[head.end() : HEAD_LIMIT].lstrip().startswith("("):
+            return Kind.OTHER  # COPY (query) TO ...
         return _scan(sql, tables)
-    if _table_name(name.group()) not in tables:
+    if _table_name(target.group(1)) not in tables:
         return Kind.OTHER
-    if keyword == "copy":
-        return _copy_direction(sql, name.end())
+    if keyword == "copy" and _COPY_TO.match(sql, target.end(), HEAD_LIMIT):
+        return Kind.OTHER
     return Kind.WRITE
 
 
-def _skip_gap(sql: str, pos: int) -> int | None:
-    """Where the next token starts; None past HEAD_LIMIT or after a nested comment (unsure)."""
-    end = _GAP.match(sql, pos, HEAD_LIMIT).end()
-    if end >= HEAD_LIMIT:
-        return None
-    if "/*" in sql[pos:end] and sql.count("/*", pos, end) != sql.count("*/", pos, end):
-        return None
-    return end
+def _plain_gap(sql: str, start: int, end: int) -> bool:
+    """Whether the comments between start and end are read right (PostgreSQL nests `/* */`, the regex does not)."""
+    return "/*" not in sql[start:end] or sql.count("/*", start, end) == sql.count("*/", start, end)
 
 
 def _table_name(qualified: str) -> str:
-    last = _LAST_PART.search(qualified).group()
+    last = _LAST_PART.search(qualified).group() if "." in qualified else qualified
     if last[0] in '"`[':
         last = last[1:-1].replace('""', '"')
     return last.lower()
-
-
-def _copy_direction(sql: str, pos: int) -> Kind:
-    """`COPY table [(columns)] FROM ...` writes; `... TO ...` reads."""
-    pos = _GAP.match(sql, pos, HEAD_LIMIT).end()
-    if sql.startswith("(", pos):
-        end = sql.find(")", pos, HEAD_LIMIT)
-        if end < 0:
-            return Kind.WRITE
-        pos = _GAP.match(sql, end + 1, HEAD_LIMIT).end()
-    word = _WORD.match(sql, pos)
-    return Kind.OTHER if word and word.group().lower() == "to" else Kind.WRITE
 
 
 def _scan(sql: str, tables: Collection[str]) -> Kind:

@@ -180,8 +180,14 @@ MUTANTS = [
     Mutant(
         "statements: comments before the keyword are not skipped (a commented RunSQL is missed)",
         "statements.py",
-        r'_GAP = re.compile(r"(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)',
-        r'_GAP = re.compile(r"\s*", re.DOTALL)',
+        r'_GAP = r"(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*"',
+        r'_GAP = r"\s*"',
+    ),
+    Mutant(
+        "statements: a nested comment (PostgreSQL) hides the keyword after it",
+        "statements.py",
+        '    return "/*" not in sql[start:end] or sql.count("/*", start, end) == sql.count("*/", start, end)',
+        "    return True",
     ),
     Mutant(
         "statements: a bytes query is not decoded",
@@ -198,13 +204,13 @@ MUTANTS = [
     Mutant(
         "statements: a write on an unwatched table counts as a watched one (a delivery per write)",
         "statements.py",
-        "    if _table_name(name.group()) not in tables:\n        return Kind.OTHER",
+        "    if _table_name(target.group(1)) not in tables:\n        return Kind.OTHER",
         "    if False:\n        return Kind.OTHER",
     ),
     Mutant(
         "statements: every statement of an unknown shape is scanned whole (a 1,000-row INSERT included)",
         "statements.py",
-        "    if keyword not in _SKIP:\n        return _scan(sql, tables)",
+        "    if keyword not in _TARGETS:\n        return _scan(sql, tables)",
         "    if True:\n        return _scan(sql, tables)",
     ),
     Mutant(
