@@ -26,7 +26,8 @@ class Kind(enum.Enum):
 HEAD_LIMIT = 4096  # leading characters (comments included) parsed before giving up to a scan
 
 # Whitespace and comments: `--` to the end of the line, `/* */` (PostgreSQL nests them: see _plain_gap).
-_GAP = r"(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*"
+# Possessive (Python 3.11): a gap is never given back, so no input makes the regex backtrack.
+_GAP = r"(?:\s|--[^\n]*+(?:\n|\Z)|/\*(?:[^*]|\*(?!/))*+\*/)*+"
 _KEYWORD = re.compile(rf"{_GAP}([A-Za-z_]+)", re.DOTALL)
 # One identifier, maybe qualified: bare, "double-quoted", `backquoted` or [bracketed].
 _NAME_PART = r'(?:"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[A-Za-z_][\w$]*)'

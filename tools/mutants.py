@@ -180,7 +180,7 @@ MUTANTS = [
     Mutant(
         "statements: comments before the keyword are not skipped (a commented RunSQL is missed)",
         "statements.py",
-        r'_GAP = r"(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*"',
+        r'_GAP = r"(?:\s|--[^\n]*+(?:\n|\Z)|/\*(?:[^*]|\*(?!/))*+\*/)*+"',
         r'_GAP = r"\s*"',
     ),
     Mutant(

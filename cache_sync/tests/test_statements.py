@@ -89,3 +89,13 @@ def test_bytes_and_composed_queries_are_read_as_text():
     assert statement_text(composed, None) == 'UPDATE "testapp_book" SET title = %s'
     assert statement_text(b"UPDATE testapp_book SET title = '\xc3\xa9'", None) == "UPDATE testapp_book SET title = 'é'"
     assert statement_text(object(), None) is None
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [" " * 4000 + "(", "UPDATE" + " " * 4000 + "(", "/* a */ " * 400 + "(", "-- a\n" * 700 + "(", "/*" + "*" * 4000],
+    ids=["spaces", "spaces-after-keyword", "block-comments", "line-comments", "unterminated-stars"],
+)
+def test_a_head_of_whitespace_and_comments_is_read_in_one_pass(statement):
+    """A regex that gave gaps back would take exponential time on these (a whitespace run of 24 took 1.4 s)."""
+    assert classify(statement, TABLES) is Kind.OTHER
