@@ -28,7 +28,7 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 
 from .delivery import deliver_after_commit, deliver_owed
-from .statements import Kind, classify, mentions_any, statement_text
+from .statements import PLAIN_READS, Kind, classify, mentions_any, statement_text
 from .triggers import watched_table_names
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class WatchedWriteHook:
 
     def __call__(self, execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        if self.tables:
+        if self.tables and not (sql.__class__ is str and sql.startswith(PLAIN_READS)):
             self.after_statement(sql, context["connection"], context["cursor"])
         return result
 

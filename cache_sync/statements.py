@@ -48,7 +48,7 @@ _READS = frozenset(
         "rollback", "abort",
     )
 )  # fmt: skip
-_PLAIN_READS = ("SELECT ", "select ")
+PLAIN_READS = ("SELECT ", "select ")  # the ORM's reads: one comparison
 _COMMITS = frozenset(("commit", "end"))
 _ALWAYS_WRITES = frozenset(("call", "do", "execute"))  # the statement does not name what it changes
 _TARGETS = frozenset(("insert", "replace", "update", "delete", "merge", "copy"))  # keywords followed by a table
@@ -56,8 +56,8 @@ _TARGETS = frozenset(("insert", "replace", "update", "delete", "merge", "copy"))
 
 def classify(sql: str, tables: Collection[str]) -> Kind:
     """What `sql` may do to the `tables` (lowercase names, unqualified)."""
-    if sql.startswith(_PLAIN_READS):
-        return Kind.OTHER  # the ORM's reads, at the cost of one comparison
+    if sql.startswith(PLAIN_READS):
+        return Kind.OTHER
     head = _KEYWORD.match(sql, 0, HEAD_LIMIT)
     if head is None or not _plain_gap(sql, 0, head.start(1)):
         return _scan(sql, tables)
