@@ -22,6 +22,7 @@ import contextlib
 import functools
 import logging
 import threading
+from typing import TYPE_CHECKING, Any
 
 from django.core.signals import request_finished
 from django.db import connections
@@ -30,6 +31,9 @@ from django.db.backends.signals import connection_created
 from .delivery import deliver_after_commit, deliver_owed
 from .statements import PLAIN_READS, Kind, classify, mentions_any, statement_text
 from .triggers import watched_table_names
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +56,12 @@ class WatchedWriteHook:
             self.after_statement(sql, context["connection"], context["cursor"])
         return result
 
-    def after_statement(self, sql, connection, cursor, *, script: bool = False) -> None:
+    def after_statement(
+        self, sql: object, connection: BaseDatabaseWrapper, cursor: Any, *, script: bool = False
+    ) -> None:
         self.schedule(self.classify(sql, connection, script), connection, cursor)
 
-    def schedule(self, kind: Kind, connection, cursor) -> None:
+    def schedule(self, kind: Kind, connection: BaseDatabaseWrapper, cursor: Any) -> None:
         try:
             if kind is Kind.WRITE:
                 if rows_pending(connection, cursor):
@@ -68,7 +74,7 @@ class WatchedWriteHook:
         except Exception:
             logger.exception("cache_sync could not schedule a delivery: the change is left to the relay")
 
-    def classify(self, sql, connection, script: bool) -> Kind:
+    def classify(self, sql: object, connection: BaseDatabaseWrapper, script: bool) -> Kind:
         """What the statement may have done; a statement it cannot read counts as a write."""
         try:
             text = statement_text(sql, connection.connection)
@@ -85,7 +91,7 @@ class WatchedWriteHook:
 _hook = WatchedWriteHook()
 
 
-def rows_pending(connection, cursor) -> bool:
+def rows_pending(connection: BaseDatabaseWrapper, cursor: Any) -> bool:
     """Whether an autocommit statement on SQLite may still be running (it returns rows not yet read)."""
     return connection.vendor == "sqlite" and not connection.in_atomic_block and cursor.description is not None
 
@@ -134,7 +140,10 @@ def deliver_deferred_at_request_end(sender, **kwargs) -> None:
     for alias, deferred in list(vars(_deferred).items()):
         if deferred:
             setattr(_deferred, alias, False)
-            deliver_after_commit(alias)
+            try:
+                deliver_after_commit(alias)
+            except Exception:
+                logger.exception("cache_sync could not deliver: the change is left to the relay")
 
 
 def install_hook(sender=None, connection=None, **kwargs) -> None:
@@ -149,7 +158,7 @@ def install_hook(sender=None, connection=None, **kwargs) -> None:
         watch_commits(connection)
 
 
-def watch_cursors(connection) -> None:
+def watch_cursors(connection: BaseDatabaseWrapper) -> None:
     """Make the connection's cursors of a class that also watches `executescript()`, `copy()` and `callproc()`."""
     for name in ("make_cursor", "make_debug_cursor"):
         make = getattr(connection, name)
@@ -162,7 +171,7 @@ def watch_cursors(connection) -> None:
         setattr(connection, name, make_watched)
 
 
-def watch_commits(connection) -> None:
+def watch_commits(connection: BaseDatabaseWrapper) -> None:
     """Deliver after the commits that Django's on_commit does not see: those of manual transactions.
 
     `connection.commit()` outside an atomic block, and `set_autocommit(True)`,
