@@ -174,13 +174,51 @@ def deliver_after_commit(using: str) -> None:
         deliver_own_changes(using)
         return
     if not connection.in_atomic_block:
-        if connection.get_autocommit():
+        if connection.get_autocommit() and not driver_in_transaction(connection):
             deliver_own_changes(using)
+        else:
+            setattr(_owed, using, True)  # a manual transaction or a raw BEGIN: after its commit
+        return
+    if not connection.commit_on_exit:
+        setattr(_owed, using, True)  # an atomic block inside a manual transaction commits nothing itself
         return
     if has_pending_delivery(connection):
         return
     callback = _DeliveryCallback(using)
     connection.run_on_commit.insert(0, (set(connection.savepoint_ids), callback, True))
+
+
+_owed = threading.local()  # aliases whose open transaction wrote, outside Django's on_commit
+
+
+def driver_in_transaction(connection) -> bool:
+    """Whether the driver has a transaction open that Django does not manage (a raw BEGIN, an unended script)."""
+    raw = connection.connection
+    if raw is None:
+        return False
+    in_transaction = getattr(raw, "in_transaction", None)  # sqlite3
+    if in_transaction is not None:
+        return bool(in_transaction)
+    info = getattr(raw, "info", None)  # psycopg: TransactionStatus.IDLE is 0
+    return bool(getattr(info, "transaction_status", 0))
+
+
+def deliver_owed(using: str) -> None:
+    """After a commit Django's on_commit does not see (`connection.commit()`, a raw COMMIT): deliver its writes."""
+    if not getattr(_owed, using, False):
+        return
+    connection = transaction.get_connection(using)
+    if connection.in_atomic_block:
+        return
+    setattr(_owed, using, False)
+    deliver_own_changes(using)
+    if not connection.get_autocommit():
+        # In a manual transaction, the delivery's own reads and deletes began a new one: end it, it holds nothing else.
+        try:
+            connection.commit()
+        except DatabaseError:
+            logger.exception("Ending the delivery's transaction failed: its entries are left for the relay")
+            connection.rollback()
 
 
 def has_pending_delivery(connection) -> bool:

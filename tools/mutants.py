@@ -1,10 +1,12 @@
 """Break cache_sync on purpose, one guard at a time, and check that its own suite notices.
 
     python -m tools.mutants            # every mutant; exits 1 if one survives
+    DATABASE_URL=postgres://... python -m tools.mutants  # on PostgreSQL (and its own mutants)
 
 Each mutant is a text replacement in a copy of the package (the working tree is
 never touched); the copy's suite must fail. A guard whose removal no test notices
-is a guard nobody checks.
+is a guard nobody checks. A guard of one database's path only (SQLite's
+unfinished statements, psycopg's COPY) names that database and runs there only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Mutant:
     path: str
     original: str
     broken: str
+    database: str = ""  # "sqlite" or "postgresql" for a guard of that database's path only; "" for both
 
 
 MUTANTS = [
@@ -204,42 +207,49 @@ MUTANTS = [
         "trigger_sql.py",
         '            by_operation["REPLACE"] = [_sqlite_replaced(watched)]',
         "            pass",
+        database="sqlite",
     ),
     Mutant(
         "triggers: the INSERT OR REPLACE record takes every row, not the conflicting ones",
         "trigger_sql.py",
         'f"FROM {_q(watched.table)} AS old WHERE {conflicts};"',
         'f"FROM {_q(watched.table)} AS old;"',
+        database="sqlite",
     ),
     Mutant(
         "triggers: PostgreSQL records no TRUNCATE",
         "trigger_sql.py",
         '    by_operation["TRUNCATE"] = [_pg_truncated(label) for label in labels]',
         "",
+        database="postgresql",
     ),
     Mutant(
         "affected: a TRUNCATE entry clears nothing",
         "affected.py",
         "            affected.fan_out.append(_every_key_of(rule, config))",
         "            pass",
+        database="postgresql",
     ),
     Mutant(
         "affected: a TRUNCATE entry clears every cached key, not its rule's",
         "affected.py",
         "            if any(template.match(key) is not None for template in patterned):",
         "            if True:",
+        database="postgresql",
     ),
     Mutant(
         "checks: triggers that do not fire for the site's connections pass the check",
         "checks.py",
         "        if silent:",
         "        if False:",
+        database="postgresql",
     ),
     Mutant(
         "triggers: a replica session is taken to fire ORIGIN triggers",
         "triggers.py",
         '        firing = ("R", "A") if role == "replica" else ("O", "A")',
         '        firing = ("O", "A")',
+        database="postgresql",
     ),
     Mutant(
         "triggers: a trigger installed with other SQL counts as missing, not outdated",
@@ -252,6 +262,7 @@ MUTANTS = [
         "trigger_sql.py",
         "IS DISTINCT FROM 'on';\"",
         "IS DISTINCT FROM 'never';\"",
+        database="postgresql",
     ),
     Mutant(
         "relay: a lost LISTEN connection ends the relay",
@@ -325,6 +336,138 @@ MUTANTS = [
         "        try:\n            self._housekeep()\n        except Exception as db_error:",
         "        try:\n            pass\n        except Exception as db_error:",
     ),
+    Mutant(
+        "statements: comments before the keyword are not skipped (a commented RunSQL is missed)",
+        "statements.py",
+        r'_GAP = r"(?:\s|--[^\n]*+(?:\n|\Z)|/\*(?:[^*]|\*(?!/))*+\*/)*+"',
+        r'_GAP = r"\s*"',
+    ),
+    Mutant(
+        "statements: a nested comment (PostgreSQL) hides the keyword after it",
+        "statements.py",
+        '    return "/*" not in sql[start:end] or sql.count("/*", start, end) == sql.count("*/", start, end)',
+        "    return True",
+    ),
+    Mutant(
+        "statements: a bytes query is not decoded",
+        "statements.py",
+        "if isinstance(sql, (bytes, bytearray, memoryview)):",
+        "if False:",
+    ),
+    Mutant(
+        "statements: a psycopg Composable is not rendered",
+        "statements.py",
+        "        return as_string(raw_connection)",
+        "        return None",
+    ),
+    Mutant(
+        "statements: a write on an unwatched table counts as a watched one (a delivery per write)",
+        "statements.py",
+        "    if _table_name(target.group(1)) not in tables:\n        return Kind.OTHER",
+        "    if False:\n        return Kind.OTHER",
+    ),
+    Mutant(
+        "statements: every statement of an unknown shape is scanned whole (a 1,000-row INSERT included)",
+        "statements.py",
+        "    if keyword not in _TARGETS:\n        return _scan(sql, tables)",
+        "    if True:\n        return _scan(sql, tables)",
+    ),
+    Mutant(
+        "receivers: a statement the hook cannot read counts as no write",
+        "receivers.py",
+        "            if text is None:\n                return Kind.WRITE",
+        "            if text is None:\n                return Kind.OTHER",
+    ),
+    Mutant(
+        "receivers: the hook raises when it cannot read a statement",
+        "receivers.py",
+        '        except Exception:\n            logger.debug("Unreadable statement',
+        '        except ArithmeticError:\n            logger.debug("Unreadable statement',
+    ),
+    Mutant(
+        "receivers: the hook raises when its delivery fails (after the statement ran)",
+        "receivers.py",
+        '        except Exception:\n            logger.exception("cache_sync could not schedule',
+        '        except ArithmeticError:\n            logger.exception("cache_sync could not schedule',
+    ),
+    Mutant(
+        "receivers: an SQLite statement returning rows is delivered before it finishes (and commits)",
+        "receivers.py",
+        'return connection.vendor == "sqlite" and not connection.in_atomic_block and cursor.description is not None',
+        "return False",
+        database="sqlite",
+    ),
+    Mutant(
+        "receivers: closing the cursor of a statement that returned rows does not deliver it",
+        "receivers.py",
+        "if vars(self).pop(_ROWS_PENDING, False):",
+        "if False:",
+        database="sqlite",
+    ),
+    Mutant(
+        "receivers: executescript() is not watched",
+        "receivers.py",
+        "            _hook.after_statement(script, self.db, self, script=True)",
+        "            pass",
+        database="sqlite",
+    ),
+    Mutant(
+        "receivers: copy() is not watched",
+        "receivers.py",
+        "            _hook.after_statement(statement, self.db, self)",
+        "            pass",
+        database="postgresql",
+    ),
+    Mutant(
+        "receivers: callproc() is not watched",
+        "receivers.py",
+        "            _hook.schedule(Kind.WRITE, self.db, self)",
+        "            pass",
+        database="postgresql",
+    ),
+    Mutant(
+        "receivers: connection.commit() of a manual transaction does not deliver",
+        "receivers.py",
+        "        commit()\n        _deliver_owed(connection.alias)",
+        "        commit()",
+    ),
+    Mutant(
+        "receivers: set_autocommit(True), which commits on SQLite, does not deliver",
+        "receivers.py",
+        "        if autocommit:\n            _deliver_owed(connection.alias)",
+        "        pass",
+        database="sqlite",
+    ),
+    Mutant(
+        "receivers: a raw COMMIT does not deliver",
+        "receivers.py",
+        "elif kind is Kind.COMMIT and not connection.in_atomic_block:",
+        "elif False:",
+    ),
+    Mutant(
+        "delivery: a write after a raw BEGIN is delivered before its COMMIT",
+        "delivery.py",
+        "if connection.get_autocommit() and not driver_in_transaction(connection):",
+        "if connection.get_autocommit():",
+    ),
+    Mutant(
+        "delivery: a manual transaction's writes are never delivered by the writer",
+        "delivery.py",
+        "            setattr(_owed, using, True)  # a manual transaction or a raw BEGIN: after its commit",
+        "            pass",
+    ),
+    Mutant(
+        "delivery: an atomic block inside a manual transaction waits for set_autocommit(True)",
+        "delivery.py",
+        "    if not connection.commit_on_exit:",
+        "    if False:",
+    ),
+    Mutant(
+        "delivery: the delivery after a manual commit leaves its own deletes uncommitted",
+        "delivery.py",
+        "        try:\n            connection.commit()\n",
+        "        try:\n            pass\n",
+    ),
 ]  # fmt: skip
 
 
@@ -342,6 +485,7 @@ def run_mutant(mutant: Mutant, workdir: Path) -> tuple[bool, str]:
     if mutant.original:
         target.write_text(text.replace(mutant.original, mutant.broken))
     pytest = [sys.executable, "-m", "pytest", "-x", "-rfE", "-p", "no:cacheprovider", "--rootdir", str(copy)]
+    pytest.append("--ds=cache_sync.tests.settings")  # whatever the shell exports
     env = {**os.environ, "PYTHONPATH": str(workdir)}
     result = subprocess.run(
         [*pytest, "-c", str(copy / "pyproject.toml"), str(copy / "tests")],
@@ -359,17 +503,22 @@ def run_mutant(mutant: Mutant, workdir: Path) -> tuple[bool, str]:
 CONTROL = Mutant("control: the copy unchanged must pass", "pages.py", "", "")
 
 
+def suite_database() -> str:
+    return "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+
+
 def main() -> int:
     survivors = 0
+    mutants = [mutant for mutant in MUTANTS if mutant.database in ("", suite_database())]
     with tempfile.TemporaryDirectory(prefix="cache-sync-mutants-") as tmp:
         failed, why = run_mutant(CONTROL, Path(tmp))
         if failed:
             raise SystemExit(f"The unchanged copy fails its suite, so mutants prove nothing: {why}")
-        for mutant in MUTANTS:
+        for mutant in mutants:
             killed, why = run_mutant(mutant, Path(tmp))
             survivors += not killed
             print(f"{'killed  ' if killed else 'SURVIVED'}  {mutant.name}\n          {why}", flush=True)
-    print(f"{len(MUTANTS) - survivors} of {len(MUTANTS)} mutants killed.")
+    print(f"{len(mutants) - survivors} of {len(mutants)} mutants killed on {suite_database()}.")
     return 1 if survivors else 0
 
 
