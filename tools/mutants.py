@@ -7,10 +7,13 @@ Each mutant is a text replacement in a copy of the package (the working tree is
 never touched); the copy's suite must fail. A guard whose removal no test notices
 is a guard nobody checks. A guard of one database's path only (SQLite's
 unfinished statements, psycopg's COPY) names that database and runs there only.
+The test that killed a mutant last (tools/mutant_killers.json, rewritten by each
+run) runs first, so a killed mutant costs one test, not the suite up to it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -471,8 +474,10 @@ MUTANTS = [
 ]  # fmt: skip
 
 
-def run_mutant(mutant: Mutant, workdir: Path) -> tuple[bool, str]:
-    """(killed, the first failing test or the reason) for one mutant."""
+KILLERS = ROOT / "tools" / "mutant_killers.json"  # per database: the test that last killed each mutant
+
+
+def prepare_copy(mutant: Mutant, workdir: Path) -> Path:
     copy = workdir / "cache_sync"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(ROOT / "cache_sync", copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
@@ -484,11 +489,16 @@ def run_mutant(mutant: Mutant, workdir: Path) -> tuple[bool, str]:
         )
     if mutant.original:
         target.write_text(text.replace(mutant.original, mutant.broken))
+    return copy
+
+
+def run_tests(copy: Path, workdir: Path, targets: list[str]) -> tuple[int, str]:
+    """pytest's exit code on the copy's suite (or some of its tests), and the first failing test."""
     pytest = [sys.executable, "-m", "pytest", "-x", "-rfE", "-p", "no:cacheprovider", "--rootdir", str(copy)]
     pytest.append("--ds=cache_sync.tests.settings")  # whatever the shell exports
     env = {**os.environ, "PYTHONPATH": str(workdir)}
     result = subprocess.run(
-        [*pytest, "-c", str(copy / "pyproject.toml"), str(copy / "tests")],
+        [*pytest, "-c", str(copy / "pyproject.toml"), *(str(copy / target) for target in targets)],
         cwd=workdir,
         env=env,
         capture_output=True,
@@ -497,7 +507,29 @@ def run_mutant(mutant: Mutant, workdir: Path) -> tuple[bool, str]:
     )
     failed = [line for line in result.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
     last_lines = result.stdout.strip().splitlines()[-1:] or ["(no output)"]
-    return result.returncode != 0, failed[0] if failed else last_lines[0]
+    return result.returncode, failed[0] if failed else last_lines[0]
+
+
+def killing_test(line: str) -> str | None:
+    """'FAILED cache_sync/tests/test_x.py::test_y - ...' -> 'tests/test_x.py::test_y'."""
+    parts = line.split()
+    if len(parts) > 1 and parts[1].startswith("cache_sync/tests/") and "::" in parts[1]:
+        return parts[1].removeprefix("cache_sync/")
+    return None
+
+
+def run_mutant(mutant: Mutant, workdir: Path, killer: str | None = None) -> tuple[bool, str]:
+    """(killed, the first failing test or the reason) for one mutant.
+
+    The test that killed it last time runs first: when it fails (pytest's code 1, a test failed),
+    the suite fails, and the rest need not run. Otherwise the whole suite decides."""
+    copy = prepare_copy(mutant, workdir)
+    if killer:
+        code, why = run_tests(copy, workdir, [killer])
+        if code == 1 and killing_test(why):
+            return True, why
+    code, why = run_tests(copy, workdir, ["tests"])
+    return code != 0, why
 
 
 CONTROL = Mutant("control: the copy unchanged must pass", "pages.py", "", "")
@@ -507,18 +539,30 @@ def suite_database() -> str:
     return "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
 
 
+def load_killers() -> dict[str, dict[str, str]]:
+    return json.loads(KILLERS.read_text()) if KILLERS.exists() else {}
+
+
 def main() -> int:
+    database = suite_database()
+    all_killers = load_killers()
+    killers = all_killers.get(database, {})
     survivors = 0
-    mutants = [mutant for mutant in MUTANTS if mutant.database in ("", suite_database())]
+    mutants = [mutant for mutant in MUTANTS if mutant.database in ("", database)]
     with tempfile.TemporaryDirectory(prefix="cache-sync-mutants-") as tmp:
-        failed, why = run_mutant(CONTROL, Path(tmp))
-        if failed:
-            raise SystemExit(f"The unchanged copy fails its suite, so mutants prove nothing: {why}")
+        copy = prepare_copy(CONTROL, Path(tmp))
+        for targets in (["tests"], sorted(set(killers.values()))):  # each killer must pass unchanged, too
+            code, why = run_tests(copy, Path(tmp), targets) if targets else (0, "")
+            if code != 0:
+                raise SystemExit(f"The unchanged copy fails its tests {targets[:3]}, so mutants prove nothing: {why}")
         for mutant in mutants:
-            killed, why = run_mutant(mutant, Path(tmp))
+            killed, why = run_mutant(mutant, Path(tmp), killers.get(mutant.name))
             survivors += not killed
+            if killed and (test := killing_test(why)):
+                killers[mutant.name] = test
             print(f"{'killed  ' if killed else 'SURVIVED'}  {mutant.name}\n          {why}", flush=True)
-    print(f"{len(mutants) - survivors} of {len(mutants)} mutants killed on {suite_database()}.")
+    KILLERS.write_text(json.dumps({**all_killers, database: dict(sorted(killers.items()))}, indent=1) + "\n")
+    print(f"{len(mutants) - survivors} of {len(mutants)} mutants killed on {database}.")
     return 1 if survivors else 0
 
 

@@ -46,6 +46,24 @@ def test_a_failing_listener_does_not_block_invalidation(client):
         keys_invalidated.disconnect(dispatch_uid="broken")
 
 
+def test_a_failing_listener_does_not_keep_the_listeners_after_it_from_hearing():
+    heard = []
+
+    def broken(**kwargs):
+        raise RuntimeError("listener bug")
+
+    keys_invalidated.connect(broken, weak=False, dispatch_uid="broken")
+    keys_invalidated.connect(lambda **kwargs: heard.append(kwargs["keys"]), weak=False, dispatch_uid="after")
+    try:
+        factories.book(factories.shelf("poetry"), "odes")
+        heard.clear()
+        Book.objects.update(title="Heard")
+        assert heard == [("book:odes", "shelf:poetry")]
+    finally:
+        keys_invalidated.disconnect(dispatch_uid="broken")
+        keys_invalidated.disconnect(dispatch_uid="after")
+
+
 def test_a_rebuild_rule_refills_the_page_at_the_sites_own_address(received):
     factories.tag("verse", "Verse")
     Client().get("/tags/verse/")
