@@ -9,8 +9,10 @@ from the stored bytes, before sessions, authentication, CSRF and messages run.
 builds its request, and hands the misses' leases to this middleware.)
 A miss takes the lease and goes through the whole stack; when the response comes
 back here, after every other middleware, it is stored if Django's page-cache
-rules allow (storable.py). Signed-in visitors are served by the decorator inside
-the stack (their variant needs `request.user`), and stored here too.
+rules allow (storable.py). A signed-in visitor's variant needs `request.user`: it is
+read in `process_view`, after authentication and before the view's transaction
+(ATOMIC_REQUESTS) begins, so that the lease comes before the snapshot the page is
+built from; it is stored here too.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 
 from .page_bytes import decode_page
-from .pages import PageRead, keep_private, mark, read_page, release, store_or_release
+from .pages import PageRead, keep_private, mark, read_for_view, read_page, release, serve_hit, store_or_release
 
 
 @lru_cache(maxsize=4096)
@@ -88,6 +90,18 @@ class FrontDoorMiddleware:
             return None
         if read.status == "hit":
             return mark(decode_page(read.result.page), "hit")
+        request._cache_sync_read = read
+        return None
+
+    def process_view(self, request: HttpRequest, view, view_args, view_kwargs) -> HttpResponse | None:
+        """Read a cached page not read yet (a visitor with a session) before ATOMIC_REQUESTS opens the
+        view's transaction: a session loaded inside it would give the page a snapshot older than its lease."""
+        page = getattr(view, "cached_page", None)
+        if page is None or request.method not in ("GET", "HEAD") or getattr(request, "_cache_sync_read", None):
+            return None
+        read = read_for_view(page, request, view_kwargs)
+        if read.status == "hit":
+            return serve_hit(read)
         request._cache_sync_read = read
         return None
 

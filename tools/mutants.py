@@ -171,8 +171,38 @@ MUTANTS = [
     Mutant(
         "storable: a page built inside a writing transaction is stored",
         "storable.py",
-        "    if read_may_predate_lease():",
+        "    if writes_pending():",
         "    if False:",
+    ),
+    Mutant(
+        "pages: a lease taken while a transaction holds an older snapshot stores its page",
+        "pages.py",
+        "snapshot_before_lease=snapshot_taken())",
+        "snapshot_before_lease=False)",
+    ),
+    Mutant(
+        "storable: a SQLite transaction open at the lease is taken for one without a snapshot",
+        "storable.py",
+        "        return connection.connection.in_transaction",
+        "        return False",
+    ),
+    Mutant(
+        "storable: a REPEATABLE READ transaction that has not read yet counts as holding a snapshot",
+        "storable.py",
+        " and int(connection.connection.info.transaction_status) != 0",
+        "",
+    ),
+    Mutant(
+        "front door: a signed-in visitor's page is read inside the view's transaction (ATOMIC_REQUESTS)",
+        "front_door.py",
+        "        read = read_for_view(page, request, view_kwargs)\n",
+        "        return None\n",
+    ),
+    Mutant(
+        "pages: the decorator drops the signed-in lease the front door took",
+        "pages.py",
+        "if user is not None and user.is_authenticated and not read.signed_in:",
+        "if user is not None and user.is_authenticated:",
     ),
 ]  # fmt: skip
 
@@ -191,7 +221,8 @@ def run_mutant(mutant: Mutant, workdir: Path) -> tuple[bool, str]:
     if mutant.original:
         target.write_text(text.replace(mutant.original, mutant.broken))
     pytest = [sys.executable, "-m", "pytest", "-x", "-rfE", "-p", "no:cacheprovider", "--rootdir", str(copy)]
-    env = {**os.environ, "PYTHONPATH": str(workdir)}
+    # The repository after the copy: the tests start servers with tools.harness.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(workdir), str(ROOT)])}
     result = subprocess.run(
         [*pytest, "-c", str(copy / "pyproject.toml"), str(copy / "tests")],
         cwd=workdir,
