@@ -27,6 +27,7 @@ from django.urls import Resolver404, ResolverMatch, resolve
 
 from .page_bytes import decode_page
 from .pages import PageRead, keep_private, mark, read_for_view, read_page, release, serve_hit, store_or_release
+from .replicas import remember_writes, route_request
 
 
 @lru_cache(maxsize=4096)
@@ -69,17 +70,21 @@ class FrontDoorMiddleware:
     def __call__(self, request: HttpRequest):
         if iscoroutinefunction(self):
             return self.__acall__(request)
-        hit = self.answer(request)
-        if hit is not None:
-            return hit
-        return self.store(request, self.get_response(request))
+        route_request(request)
+        response = self.answer(request)
+        if response is None:
+            response = self.store(request, self.get_response(request))
+        remember_writes(response)
+        return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        hit = await sync_to_async(self.answer)(request)
-        if hit is not None:
-            return hit
-        response = await self.get_response(request)
-        return await sync_to_async(self.store)(request, response)
+        await sync_to_async(route_request)(request)
+        response = await sync_to_async(self.answer)(request)
+        if response is None:
+            response = await self.get_response(request)
+            response = await sync_to_async(self.store)(request, response)
+        await sync_to_async(remember_writes)(response)
+        return response
 
     def answer(self, request: HttpRequest) -> HttpResponse | None:
         """The stored page for an anonymous GET, or None (and maybe a lease on the request)."""

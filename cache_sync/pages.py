@@ -34,6 +34,7 @@ from .conf import get_config
 from .delivery import catch_up
 from .keys import KeyTemplate
 from .page_bytes import CACHE_HEADER, decode_page, encode_page
+from .replicas import reads_on_primary, replayed_position, send_reads_to_primary
 from .storable import refusal, snapshot_taken
 from .store import ReadResult, get_store
 
@@ -170,6 +171,20 @@ class PageRead:
     signed_in: bool = False
     # Taken while a transaction held an older snapshot: the page may miss a write the lease saw invalidated.
     snapshot_before_lease: bool = False
+    replayed: str = ""  # with replicas: how far they had replayed when the build began (replicas.py)
+    primary_before: bool | None = None  # set when the build sends its reads to the primary: the routing to restore
+
+    def follow_replicas(self) -> None:
+        """A build whose replicas have not replayed the family's last invalidation reads from the primary."""
+        self.replayed = replayed_position()
+        if self.replayed and self.result.position and self.replayed < self.result.position:
+            self.primary_before = reads_on_primary()
+            send_reads_to_primary(True)
+
+    def end(self) -> None:
+        if self.primary_before is not None:
+            send_reads_to_primary(self.primary_before)
+            self.primary_before = None
 
     @property
     def status(self) -> str:
@@ -191,7 +206,10 @@ def read_page(page: CachedPage, key: str, variant: str | None, *, signed_in: boo
         while True:
             result = store.read(key, variant, guarded=config.guarded, lease_ms=lease_ms)
             if result.status != "wait":
-                return PageRead(page, key, variant, result, signed_in, snapshot_before_lease=snapshot_taken())
+                read = PageRead(page, key, variant, result, signed_in, snapshot_before_lease=snapshot_taken())
+                if result.token and config.replicas:
+                    read.follow_replicas()
+                return read
             stats.count("wait")
             if time.monotonic() >= deadline:
                 return PageRead(page, key, variant, ReadResult("wait"), signed_in)  # build, store nothing
@@ -232,6 +250,7 @@ def _after_view(read: PageRead, request: HttpRequest, response: HttpResponse) ->
 
 def store_or_release(read: PageRead, request: HttpRequest, response: HttpResponse) -> bool:
     """Store the finished response under the lease if it may be stored, else free the lease."""
+    read.end()
     if read.status != "build":
         return False
     reason = "snapshot" if read.snapshot_before_lease else refusal(request, response, read.page.keyed_headers)
@@ -252,6 +271,7 @@ def _store(read: PageRead, response: HttpResponse) -> bool:
             token=read.result.token,
             ttl_ms=int(config.timeout * 1000),
             max_variants=config.max_variants,
+            replayed=read.replayed,  # a page read from a replica behind the family's invalidation is refused
         )
     except StoreUnavailable as error:
         logger.warning("Redis unavailable, %s not stored: %s", read.key, error)
@@ -263,6 +283,7 @@ def _store(read: PageRead, response: HttpResponse) -> bool:
 
 
 def release(read: PageRead) -> None:
+    read.end()
     if read.result.token:
         with contextlib.suppress(StoreUnavailable):  # else the lease expires by itself
             get_store(get_config().cache_alias).release(read.key, read.variant, read.result.token)

@@ -204,6 +204,48 @@ MUTANTS = [
         "if user is not None and user.is_authenticated and not read.signed_in:",
         "if user is not None and user.is_authenticated:",
     ),
+    Mutant(
+        "scripts: a page read from a replica behind the family's invalidation is stored",
+        "scripts.py",
+        "  if ARGV[7] ~= '' and w and ARGV[7] < w then return 0 end",
+        "",
+    ),
+    Mutant(
+        "scripts: a late delivery lowers the family's invalidation position",
+        "scripts.py",
+        "if not w or w < ARGV[1] then w = ARGV[1] end",
+        "w = ARGV[1]",
+    ),
+    Mutant(
+        "delivery: the invalidation leaves no position (replicas)",
+        "replicas.py",
+        'if not get_config().replicas or connections[using].vendor != "postgresql":',
+        "if True:",
+    ),
+    Mutant(
+        "pages: a fill behind the family's position still reads from the replica",
+        "pages.py",
+        "            self.primary_before = reads_on_primary()\n            send_reads_to_primary(True)",
+        "            self.primary_before = reads_on_primary()",
+    ),
+    Mutant(
+        "replicas: a writer's next request reads from a replica that has not replayed its write",
+        "replicas.py",
+        "    send_reads_to_primary(bool(wrote) and get_config().replicas != () and replayed_position() < wrote)",
+        "    send_reads_to_primary(False)",
+    ),
+    Mutant(
+        "replicas: a writer's requests stay on the primary after the replica replayed its write",
+        "replicas.py",
+        "and replayed_position() < wrote)",
+        ")",
+    ),
+    Mutant(
+        "replicas: positions compare as text ('A/0' before '10/0')",
+        "replicas.py",
+        'return f"{int(high, 16):08X}{int(low, 16):08X}"',
+        'return f"{high}/{low}"',
+    ),
 ]  # fmt: skip
 
 

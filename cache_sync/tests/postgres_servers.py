@@ -4,6 +4,10 @@ Skipped, with the reason, where PostgreSQL's server binaries are missing."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 
@@ -34,3 +38,22 @@ def own_postgres():
     servers = private_postgres(replica=False)
     with servers:
         yield servers
+
+
+def run_suite_on(database_url: str, *files: Path, settings: str, env: dict, **more_env: str) -> None:
+    """Run these test files in a child pytest on `database_url` (with its own settings module), and
+    fail with its output unless every test there passed."""
+    library = Path(__file__).resolve().parents[1]  # the cache_sync folder: its pyproject.toml configures pytest
+    child = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "-o", "addopts=", "-q", "-p", "no:cacheprovider",
+            "-c", str(library / "pyproject.toml"), "--rootdir", str(library), "--ds", settings, *map(str, files),
+        ],
+        env={**env, **more_env, "DATABASE_URL": database_url, "PYTHONPATH": str(library.parent)},
+        cwd=library,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert child.returncode == 0, child.stdout[-4000:] + child.stderr[-2000:]
+    assert " passed" in child.stdout, child.stdout[-2000:]  # not a child that collected nothing

@@ -9,6 +9,7 @@ but before the lease is missing from the page: that page must never be stored.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -16,6 +17,7 @@ from django.db import connection, transaction
 from django.test import Client
 
 from cache_sync.tests import factories
+from cache_sync.tests.postgres_servers import run_suite_on
 from cache_sync.tests.testapp.models import Book
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -143,3 +145,21 @@ def test_a_signed_in_miss_takes_one_lease(odes, django_user_model, monkeypatch):
     monkeypatch.setattr(PageStore, "read", counting)
     assert client.get("/books/odes/")["X-Cache"] == "miss"
     assert reads == ["book:odes"]
+
+
+def test_a_page_built_inside_a_transaction_that_wrote_is_never_stored(odes):
+    """Even under READ COMMITTED, whose snapshots follow the lease: the page shows a write not committed."""
+    client = Client()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Book.objects.filter(slug="odes").update(title="Uncommitted")
+        assert "Uncommitted" in client.get("/books/odes/").content.decode()
+        raise RuntimeError("rolled back")
+    assert "Uncommitted" not in client.get("/books/odes/").content.decode()
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="this suite runs on PostgreSQL already")
+def test_these_tests_pass_on_a_private_postgresql_too(postgres_servers, site_env):
+    """On a SQLite run, the PostgreSQL half (REPEATABLE READ) runs on a private primary, in a child pytest."""
+    run_suite_on(
+        postgres_servers.primary.url("snapshots"), Path(__file__), settings="cache_sync.tests.settings", env=site_env
+    )
