@@ -206,7 +206,8 @@ def read_page(page: CachedPage, key: str, variant: str | None, *, signed_in: boo
         while True:
             result = store.read(key, variant, guarded=config.guarded, lease_ms=lease_ms)
             if result.status != "wait":
-                read = PageRead(page, key, variant, result, signed_in, snapshot_before_lease=snapshot_taken())
+                older = result.status == "build" and snapshot_taken()
+                read = PageRead(page, key, variant, result, signed_in, snapshot_before_lease=older)
                 if result.token and config.replicas:
                     read.follow_replicas()
                 return read

@@ -90,7 +90,9 @@ def route_request(request: HttpRequest) -> None:
     """At the start of a request: a writer whose write a replica has not replayed reads from the primary."""
     _written.position = ""
     wrote = request.COOKIES.get(WROTE_COOKIE, "")
-    send_reads_to_primary(bool(wrote) and get_config().replicas != () and replayed_position() < wrote)
+    # Only ever turned on here: under the WSGI layer, a fill may have chosen the primary already.
+    if wrote and get_config().replicas and replayed_position() < wrote:
+        send_reads_to_primary(True)
 
 
 def remember_writes(response: HttpResponse) -> None:

@@ -177,8 +177,8 @@ MUTANTS = [
     Mutant(
         "pages: a lease taken while a transaction holds an older snapshot stores its page",
         "pages.py",
-        "snapshot_before_lease=snapshot_taken())",
-        "snapshot_before_lease=False)",
+        'older = result.status == "build" and snapshot_taken()',
+        "older = False",
     ),
     Mutant(
         "storable: a SQLite transaction open at the lease is taken for one without a snapshot",
@@ -231,20 +231,26 @@ MUTANTS = [
     Mutant(
         "replicas: a writer's next request reads from a replica that has not replayed its write",
         "replicas.py",
-        "    send_reads_to_primary(bool(wrote) and get_config().replicas != () and replayed_position() < wrote)",
-        "    send_reads_to_primary(False)",
+        "        send_reads_to_primary(True)\n",
+        "        pass\n",
     ),
     Mutant(
         "replicas: a writer's requests stay on the primary after the replica replayed its write",
         "replicas.py",
-        "and replayed_position() < wrote)",
-        ")",
+        "if wrote and get_config().replicas and replayed_position() < wrote:",
+        "if wrote and get_config().replicas:",
     ),
     Mutant(
         "replicas: positions compare as text ('A/0' before '10/0')",
         "replicas.py",
         'return f"{int(high, 16):08X}{int(low, 16):08X}"',
         'return f"{high}/{low}"',
+    ),
+    Mutant(
+        "replicas: a request turns off the primary routing that the WSGI layer's fill chose",
+        "replicas.py",
+        "    if wrote and get_config().replicas and replayed_position() < wrote:\n        send_reads_to_primary(True)",
+        "    send_reads_to_primary(bool(wrote and get_config().replicas and replayed_position() < wrote))",
     ),
 ]  # fmt: skip
 

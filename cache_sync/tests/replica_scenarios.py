@@ -9,11 +9,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.core.wsgi import get_wsgi_application
 from django.db import connections
-from django.test import Client
+from django.test import Client, RequestFactory
 
 from cache_sync.tests import factories
 from cache_sync.tests.testapp.models import Book
+from cache_sync.wsgi import front_door
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 
@@ -112,6 +114,17 @@ def test_a_writer_reads_from_the_replica_again_once_it_has_replayed_the_write(od
     on("replica", "SELECT pg_wal_replay_pause()")  # a replica past the write: this one must be used
     Book.objects.using("default").filter(slug="odes").update(title="Odes v4")  # by another writer
     assert writer.get("/uncached-books/odes/").content.decode() == "Odes v3"
+
+
+def test_a_miss_through_the_wsgi_layer_reads_from_the_primary_while_the_replica_lags(odes, lagging):
+    """The layer takes the lease before Django: the routing it chose must last through the request."""
+    app = front_door(get_wsgi_application())
+    lagging()
+    Book.objects.filter(slug="odes").update(title="Odes v2")
+    answer = {}
+    body = app(RequestFactory().get("/books/odes/").environ, lambda status, headers: answer.update(headers))
+    assert "Odes v2" in b"".join(body).decode()
+    assert answer["X-Cache"] == "miss"
 
 
 class AlwaysTheReplica:

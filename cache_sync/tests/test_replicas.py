@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cache_sync.conf import parse
 from cache_sync.replicas import encode_position
 from cache_sync.store import get_store
 from cache_sync.tests.postgres_servers import run_suite_on
@@ -19,6 +20,13 @@ def test_positions_compare_as_the_wal_does():
     assert encode_position("16/B374D848") == "00000016B374D848"
     assert encode_position("0/FFFFFFFF") < encode_position("1/0") < encode_position("1/A") < encode_position("A/0")
     assert encode_position(None) == "F" * 16  # not in recovery: a primary has every write
+
+
+@pytest.mark.parametrize("replicas", [["replica"], {"replica": 1}, {"nowhere": "default"}, {"default": "default"}])
+def test_replicas_that_are_not_a_map_of_database_aliases_fail_the_check(replicas):
+    config = parse({"REPLICAS": replicas})
+    assert [problem.id for problem in config.problems] == ["cache_sync.E008"]
+    assert config.replicas == ()
 
 
 @pytest.mark.django_db(transaction=True)
