@@ -89,14 +89,17 @@ if lease and string.sub(lease, 1, #mine) == mine then redis.call('HDEL', KEYS[1]
 return 0
 """
 
-# KEYS[1] family; ARGV: position (16 hex digits), ttl_ms. An invalidation that leaves the WAL position
+# KEYS: families; ARGV: position (16 hex digits), ttl_ms. An invalidation that leaves the WAL position
 # of the write behind (`w`, the highest one seen): a fill from a replica that had not replayed it is
 # not stored (replicas.py). One script, so no lease can be taken between the delete and the position.
+# (On a cluster, one family per call: a script's keys must share a slot.)
 INVALIDATE_AT_SCRIPT = """
-local w = redis.call('HGET', KEYS[1], 'w')
-if not w or w < ARGV[1] then w = ARGV[1] end
-redis.call('UNLINK', KEYS[1])
-redis.call('HSET', KEYS[1], 'w', w)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+for _, family in ipairs(KEYS) do
+  local w = redis.call('HGET', family, 'w')
+  if not w or w < ARGV[1] then w = ARGV[1] end
+  redis.call('UNLINK', family)
+  redis.call('HSET', family, 'w', w)
+  redis.call('PEXPIRE', family, ARGV[2])
+end
+return #KEYS
 """

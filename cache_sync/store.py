@@ -209,12 +209,12 @@ class PageStore:
                 self._unlink_on_each_node(families, position, position_ttl_ms)
                 return len(families)
             pipe = self.client.pipeline(transaction=False)
-            if position:
-                for family in families:
-                    pipe.eval(INVALIDATE_AT_SCRIPT, 1, family, position, position_ttl_ms)
-            else:
-                for start in range(0, len(families), UNLINK_BATCH):
-                    pipe.unlink(*families[start : start + UNLINK_BATCH])
+            for start in range(0, len(families), UNLINK_BATCH):
+                batch = families[start : start + UNLINK_BATCH]
+                if position:
+                    pipe.eval(INVALIDATE_AT_SCRIPT, len(batch), *batch, position, position_ttl_ms)
+                else:
+                    pipe.unlink(*batch)
             pipe.execute()
         return len(families)
 

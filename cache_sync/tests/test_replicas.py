@@ -38,6 +38,14 @@ def test_an_invalidation_keeps_the_highest_position_it_was_given(page_family):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_every_family_of_a_batch_keeps_the_position(page_family):
+    get_store("default").invalidate(
+        ["book:odes", "shelf:poetry", "home"], position="00000000000000AB", position_ttl_ms=60_000
+    )
+    assert [page_family(key) for key in ("book:odes", "shelf:poetry", "home")] == [{b"w": b"00000000000000AB"}] * 3
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_store_from_a_replica_behind_the_familys_position_is_refused(page_family):
     store = get_store("default")
     store.invalidate(["book:odes"], position="0000000000000200", position_ttl_ms=60_000)
