@@ -9,10 +9,10 @@ from the stored bytes, before sessions, authentication, CSRF and messages run.
 builds its request, and hands the misses' leases to this middleware.)
 A miss takes the lease and goes through the whole stack; when the response comes
 back here, after every other middleware, it is stored if Django's page-cache
-rules allow (storable.py). A signed-in visitor's variant needs `request.user`: it is
-read in `process_view`, after authentication and before the view's transaction
-(ATOMIC_REQUESTS) begins, so that the lease comes before the snapshot the page is
-built from; it is stored here too.
+rules allow (storable.py). A visitor with a session (a signed-in one's variant needs
+`request.user`) is read in `process_view`, after authentication and before the
+view's transaction (ATOMIC_REQUESTS) begins, so that the lease comes before the
+snapshot the page is built from; it is stored here too.
 """
 
 from __future__ import annotations
@@ -99,12 +99,13 @@ class FrontDoorMiddleware:
         return None
 
     def process_view(self, request: HttpRequest, view, view_args, view_kwargs) -> HttpResponse | None:
-        """Read a cached page not read yet (a visitor with a session) before ATOMIC_REQUESTS opens the
-        view's transaction: a session loaded inside it would give the page a snapshot older than its lease."""
+        """Read the page of a visitor with a session before ATOMIC_REQUESTS opens the view's transaction:
+        a session loaded inside it would give the page a snapshot older than its lease. (A hit served here
+        is a variant some earlier request of the view stored, past every middleware's process_view.)"""
         page = getattr(view, "cached_page", None)
         if page is None or request.method not in ("GET", "HEAD") or getattr(request, "_cache_sync_read", None):
             return None
-        read = read_for_view(page, request, view_kwargs)
+        read = read_for_view(page, request, view_kwargs)  # loads the session now, outside any transaction
         if read.status == "hit":
             return serve_hit(read)
         request._cache_sync_read = read

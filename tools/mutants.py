@@ -195,8 +195,8 @@ MUTANTS = [
     Mutant(
         "front door: a signed-in visitor's page is read inside the view's transaction (ATOMIC_REQUESTS)",
         "front_door.py",
-        "        read = read_for_view(page, request, view_kwargs)\n",
-        "        return None\n",
+        "        read = read_for_view(page, request, view_kwargs)  # loads",
+        "        return None  # loads",
     ),
     Mutant(
         "pages: the decorator drops the signed-in lease the front door took",
@@ -251,6 +251,13 @@ MUTANTS = [
         "replicas.py",
         "    if wrote and get_config().replicas and replayed_position() < wrote:\n        send_reads_to_primary(True)",
         "    send_reads_to_primary(bool(wrote and get_config().replicas and replayed_position() < wrote))",
+    ),
+    Mutant(
+        "front door: a visitor with an anonymous session is read inside the view's transaction",
+        "front_door.py",
+        "        read = read_for_view(page, request, view_kwargs)  # loads",
+        "        if not request.user.is_authenticated:\n            return None\n"
+        "        read = read_for_view(page, request, view_kwargs)  # loads",
     ),
 ]  # fmt: skip
 

@@ -129,6 +129,16 @@ def test_a_signed_in_page_read_under_atomic_requests_is_stored(odes, django_user
     assert response["Cache-Control"] == "private"
 
 
+def test_a_page_for_a_visitor_with_an_anonymous_session_under_atomic_requests_is_stored(odes, one_snapshot_per_request):
+    client = Client()
+    session = SessionStore()
+    session["cart"] = ["odes"]
+    session.save()
+    client.cookies["sessionid"] = session.session_key
+    assert client.get("/books/odes/")["X-Cache"] == "miss"
+    assert client.get("/books/odes/")["X-Cache"] == "hit"
+
+
 def test_a_signed_in_miss_takes_one_lease(odes, django_user_model, monkeypatch):
     """The front door's read is the request's: the decorator does not take a second lease."""
     from cache_sync.store import PageStore
