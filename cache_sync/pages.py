@@ -34,7 +34,7 @@ from .conf import get_config
 from .delivery import catch_up
 from .keys import KeyTemplate
 from .page_bytes import CACHE_HEADER, decode_page, encode_page
-from .replicas import reads_on_primary, replayed_position, send_reads_to_primary
+from .replicas import FollowedFill
 from .storable import refusal, snapshot_taken
 from .store import ReadResult, get_store
 
@@ -171,24 +171,15 @@ class PageRead:
     signed_in: bool = False
     # Taken while a transaction held an older snapshot: the page may miss a write the lease saw invalidated.
     snapshot_before_lease: bool = False
-    replayed: str = ""  # with replicas: how far they had replayed when the build began (replicas.py)
-    primary_before: bool | None = None  # set when the build sends its reads to the primary: the routing to restore
-
-    def follow_replicas(self) -> None:
-        """A build whose replicas have not replayed the family's last invalidation reads from the primary."""
-        self.replayed = replayed_position()
-        if self.replayed and self.result.position and self.replayed < self.result.position:
-            self.primary_before = reads_on_primary()
-            send_reads_to_primary(True)
-
-    def end(self) -> None:
-        if self.primary_before is not None:
-            send_reads_to_primary(self.primary_before)
-            self.primary_before = None
+    replicas: FollowedFill | None = None  # with read replicas: how this build reads and is stored
 
     @property
     def status(self) -> str:
         return self.result.status
+
+    def end(self) -> None:
+        if self.replicas is not None:
+            self.replicas.end()
 
 
 def read_page(page: CachedPage, key: str, variant: str | None, *, signed_in: bool = False) -> PageRead:
@@ -209,7 +200,7 @@ def read_page(page: CachedPage, key: str, variant: str | None, *, signed_in: boo
                 older = result.status == "build" and snapshot_taken()
                 read = PageRead(page, key, variant, result, signed_in, snapshot_before_lease=older)
                 if result.token and config.replicas:
-                    read.follow_replicas()
+                    read.replicas = FollowedFill(result.position)
                 return read
             stats.count("wait")
             if time.monotonic() >= deadline:
@@ -272,7 +263,8 @@ def _store(read: PageRead, response: HttpResponse) -> bool:
             token=read.result.token,
             ttl_ms=int(config.timeout * 1000),
             max_variants=config.max_variants,
-            replayed=read.replayed,  # a page read from a replica behind the family's invalidation is refused
+            # A page read from a replica behind the family's last invalidation is refused.
+            replayed=read.replicas.replayed_for_store() if read.replicas else "",
         )
     except StoreUnavailable as error:
         logger.warning("Redis unavailable, %s not stored: %s", read.key, error)

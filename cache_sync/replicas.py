@@ -77,6 +77,45 @@ def _replayed(alias: str) -> str:
         return NOWHERE
 
 
+class FollowedFill:
+    """One build's view of the replicas, from its lease to its store or release.
+
+    If a replica has not replayed the family's last invalidation (`position`), the build's reads
+    go to the primary, and the page is stored unchecked only if no statement ran on a replica
+    meanwhile (a router that ignores `reads_on_primary()`, a `.using("replica")`).
+    """
+
+    def __init__(self, position: str) -> None:
+        self.replayed = replayed_position()
+        self.behind = bool(self.replayed and position) and self.replayed < position
+        self.read_a_replica = False
+        self._primary_before = reads_on_primary()
+        self._watched: list[list] = []
+        self._ended = False
+        if self.behind:
+            send_reads_to_primary(True)
+            for alias, _primary in get_config().replicas:
+                wrappers = connections[alias].execute_wrappers
+                wrappers.append(self._note_replica_read)
+                self._watched.append(wrappers)
+
+    def _note_replica_read(self, execute, sql, params, many, context):
+        self.read_a_replica = True
+        return execute(sql, params, many, context)
+
+    def replayed_for_store(self) -> str:
+        """The replay position the store compares with the family's ("" when only the primary was read)."""
+        return "" if self.behind and not self.read_a_replica else self.replayed
+
+    def end(self) -> None:
+        """Back to the request's own routing (once; the page may be stored afterwards)."""
+        if self.behind and not self._ended:
+            for wrappers in self._watched:
+                wrappers.remove(self._note_replica_read)
+            send_reads_to_primary(self._primary_before)
+        self._ended = True
+
+
 def reads_on_primary() -> bool:
     """Whether this request's reads must go to the primary (a router that sends reads to replicas asks)."""
     return _on_primary.get()

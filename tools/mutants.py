@@ -223,16 +223,16 @@ MUTANTS = [
         "if True:",
     ),
     Mutant(
-        "pages: a fill behind the family's position still reads from the replica",
-        "pages.py",
-        "            self.primary_before = reads_on_primary()\n            send_reads_to_primary(True)",
-        "            self.primary_before = reads_on_primary()",
+        "replicas: a fill behind the family's position still reads from the replica",
+        "replicas.py",
+        "        if self.behind:\n            send_reads_to_primary(True)",
+        "        if self.behind:\n            pass",
     ),
     Mutant(
         "replicas: a writer's next request reads from a replica that has not replayed its write",
         "replicas.py",
-        "        send_reads_to_primary(True)\n",
-        "        pass\n",
+        "replayed_position() < wrote:\n        send_reads_to_primary(True)",
+        "replayed_position() < wrote:\n        pass",
     ),
     Mutant(
         "replicas: a writer's requests stay on the primary after the replica replayed its write",
@@ -258,6 +258,18 @@ MUTANTS = [
         "        read = read_for_view(page, request, view_kwargs)  # loads",
         "        if not request.user.is_authenticated:\n            return None\n"
         "        read = read_for_view(page, request, view_kwargs)  # loads",
+    ),
+    Mutant(
+        "replicas: a fill sent to the primary that read a replica anyway is stored unchecked",
+        "replicas.py",
+        "        self.read_a_replica = True\n",
+        "        pass\n",
+    ),
+    Mutant(
+        "replicas: a fill that read only the primary is never stored while a replica lags",
+        "replicas.py",
+        'return "" if self.behind and not self.read_a_replica else self.replayed',
+        "return self.replayed",
     ),
 ]  # fmt: skip
 
