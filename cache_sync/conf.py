@@ -26,6 +26,8 @@ OPTIONS = (
     "USER_FIELDS",
     "MAX_VARIANTS",
     "REDIS_BACKOFF",
+    "REPLICAS",
+    "READ_YOUR_WRITES",
     "RULES",
 )
 RULE_OPTIONS = ("action", "keys", "related", "fields")
@@ -62,6 +64,8 @@ class Config:
     user_fields: tuple[str, ...] = ()  # user fields the pages show a signed-in visitor (default: the username)
     max_variants: int = 256  # per family: more variants are served, not stored
     redis_backoff: float = 1.0  # after a Redis error, this process skips Redis for this long (seconds)
+    replicas: tuple[tuple[str, str], ...] = ()  # (replica alias, its primary's alias): see replicas.py
+    read_your_writes: float = 60.0  # seconds a writer's reads may go to the primary while replicas lag
     rules: tuple[Rule, ...] = ()
     problems: tuple[Problem, ...] = field(default=())
 
@@ -105,7 +109,9 @@ def parse(raw: object) -> Config:
         "user_fields": raw.get("USER_FIELDS", ()),
         "max_variants": raw.get("MAX_VARIANTS", 256),
         "redis_backoff": raw.get("REDIS_BACKOFF", 1.0),
+        "read_your_writes": raw.get("READ_YOUR_WRITES", 60.0),
     }
+    values["replicas"] = _parse_replicas(raw.get("REPLICAS", {}), problems)
     if not isinstance(values["user_fields"], list | tuple) or not all(
         isinstance(name, str) for name in values["user_fields"]
     ):
@@ -134,7 +140,7 @@ def parse(raw: object) -> Config:
         problems.append(Problem("cache_sync.E002", "CACHE_SYNC['CACHE'] must be a cache alias."))
         values["cache_alias"] = "default"
     numbers = (("timeout", "TIMEOUT"), ("lease_timeout", "LEASE_TIMEOUT"), ("lease_wait", "LEASE_WAIT"))
-    for option, name in (*numbers, ("redis_backoff", "REDIS_BACKOFF")):
+    for option, name in (*numbers, ("redis_backoff", "REDIS_BACKOFF"), ("read_your_writes", "READ_YOUR_WRITES")):
         value = values[option]
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             problems.append(
@@ -157,6 +163,23 @@ def parse(raw: object) -> Config:
             if rule and not rule_problems:
                 rules.append(rule)
     return Config(**values, rules=tuple(rules), problems=tuple(problems))
+
+
+def _parse_replicas(raw: object, problems: list[Problem]) -> tuple[tuple[str, str], ...]:
+    databases = set(getattr(settings, "DATABASES", {}))
+    if not isinstance(raw, dict) or not all(
+        isinstance(alias, str) and isinstance(primary, str) and alias != primary and {alias, primary} <= databases
+        for alias, primary in raw.items()
+    ):
+        problems.append(
+            Problem(
+                "cache_sync.E008",
+                "CACHE_SYNC['REPLICAS'] must map each replica's database alias to its primary's, both in DATABASES.",
+                "Example: {'replica': 'default'}.",
+            )
+        )
+        return ()
+    return tuple(raw.items())
 
 
 def _parse_rule(label: object, raw: object) -> tuple[Rule | None, list[Problem]]:

@@ -26,6 +26,7 @@ from .affected import AffectedKeys, affected_keys
 from .breaker import StoreUnavailable, breaker
 from .conf import Config, get_config
 from .outbox import KEYS_LABEL
+from .replicas import invalidation_position
 from .signals import keys_invalidated
 from .store import get_store
 
@@ -45,8 +46,10 @@ def deliver(changes: list[outbox.Change], using: str) -> AffectedKeys:
     store = get_store(config.cache_alias)
     keys = affected.all_keys()
     sent = 0
+    position = invalidation_position(using)  # with read replicas, left in each family (replicas.py)
+    at = {"position": position, "position_ttl_ms": int(config.timeout * 1000)} if position else {}
     while chunk := list(islice(keys, PIPELINE_CHUNK)):
-        sent += store.invalidate(chunk)
+        sent += store.invalidate(chunk, **at)
     stats.count("invalidated_keys", sent)
     return affected
 

@@ -9,8 +9,10 @@ from the stored bytes, before sessions, authentication, CSRF and messages run.
 builds its request, and hands the misses' leases to this middleware.)
 A miss takes the lease and goes through the whole stack; when the response comes
 back here, after every other middleware, it is stored if Django's page-cache
-rules allow (storable.py). Signed-in visitors are served by the decorator inside
-the stack (their variant needs `request.user`), and stored here too.
+rules allow (storable.py). A visitor with a session (a signed-in one's variant needs
+`request.user`) is read in `process_view`, after authentication and before the
+view's transaction (ATOMIC_REQUESTS) begins, so that the lease comes before the
+snapshot the page is built from; it is stored here too.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 
 from .page_bytes import decode_page
-from .pages import PageRead, keep_private, mark, read_page, release, store_or_release
+from .pages import PageRead, keep_private, mark, read_for_view, read_page, release, serve_hit, store_or_release
+from .replicas import remember_writes, route_request
 
 
 @lru_cache(maxsize=4096)
@@ -67,17 +70,21 @@ class FrontDoorMiddleware:
     def __call__(self, request: HttpRequest):
         if iscoroutinefunction(self):
             return self.__acall__(request)
-        hit = self.answer(request)
-        if hit is not None:
-            return hit
-        return self.store(request, self.get_response(request))
+        route_request(request)
+        response = self.answer(request)
+        if response is None:
+            response = self.store(request, self.get_response(request))
+        remember_writes(response)
+        return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        hit = await sync_to_async(self.answer)(request)
-        if hit is not None:
-            return hit
-        response = await self.get_response(request)
-        return await sync_to_async(self.store)(request, response)
+        await sync_to_async(route_request)(request)
+        response = await sync_to_async(self.answer)(request)
+        if response is None:
+            response = await self.get_response(request)
+            response = await sync_to_async(self.store)(request, response)
+        await sync_to_async(remember_writes)(response)
+        return response
 
     def answer(self, request: HttpRequest) -> HttpResponse | None:
         """The stored page for an anonymous GET, or None (and maybe a lease on the request)."""
@@ -88,6 +95,19 @@ class FrontDoorMiddleware:
             return None
         if read.status == "hit":
             return mark(decode_page(read.result.page), "hit")
+        request._cache_sync_read = read
+        return None
+
+    def process_view(self, request: HttpRequest, view, view_args, view_kwargs) -> HttpResponse | None:
+        """Read the page of a visitor with a session before ATOMIC_REQUESTS opens the view's transaction:
+        a session loaded inside it would give the page a snapshot older than its lease. (A hit served here
+        is a variant some earlier request of the view stored, past every middleware's process_view.)"""
+        page = getattr(view, "cached_page", None)
+        if page is None or request.method not in ("GET", "HEAD") or getattr(request, "_cache_sync_read", None):
+            return None
+        read = read_for_view(page, request, view_kwargs)  # loads the session now, outside any transaction
+        if read.status == "hit":
+            return serve_hit(read)
         request._cache_sync_read = read
         return None
 

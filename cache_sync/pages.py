@@ -34,7 +34,8 @@ from .conf import get_config
 from .delivery import catch_up
 from .keys import KeyTemplate
 from .page_bytes import CACHE_HEADER, decode_page, encode_page
-from .storable import refusal
+from .replicas import FollowedFill
+from .storable import refusal, snapshot_taken
 from .store import ReadResult, get_store
 
 logger = logging.getLogger(__name__)
@@ -122,9 +123,9 @@ def cached_page(
             async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
                 if request.method not in ("GET", "HEAD"):
                     return await view(request, *args, **kwargs)
-                read = await sync_to_async(_read_for_view)(page, request, kwargs)
+                read = await sync_to_async(read_for_view)(page, request, kwargs)
                 if read.status == "hit":
-                    return _hit(read, request)
+                    return serve_hit(read)
                 try:
                     response = await view(request, *args, **kwargs)
                     if hasattr(response, "render") and callable(response.render):
@@ -141,9 +142,9 @@ def cached_page(
             def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
                 if request.method not in ("GET", "HEAD"):
                     return view(request, *args, **kwargs)
-                read = _read_for_view(page, request, kwargs)
+                read = read_for_view(page, request, kwargs)
                 if read.status == "hit":
-                    return _hit(read, request)
+                    return serve_hit(read)
                 try:
                     response = _render(view(request, *args, **kwargs))
                 except BaseException:
@@ -168,10 +169,17 @@ class PageRead:
     variant: str | None
     result: ReadResult
     signed_in: bool = False
+    # Taken while a transaction held an older snapshot: the page may miss a write the lease saw invalidated.
+    snapshot_before_lease: bool = False
+    replicas: FollowedFill | None = None  # with read replicas: how this build reads and is stored
 
     @property
     def status(self) -> str:
         return self.result.status
+
+    def end(self) -> None:
+        if self.replicas is not None:
+            self.replicas.end()
 
 
 def read_page(page: CachedPage, key: str, variant: str | None, *, signed_in: bool = False) -> PageRead:
@@ -189,7 +197,11 @@ def read_page(page: CachedPage, key: str, variant: str | None, *, signed_in: boo
         while True:
             result = store.read(key, variant, guarded=config.guarded, lease_ms=lease_ms)
             if result.status != "wait":
-                return PageRead(page, key, variant, result, signed_in)
+                older = result.status == "build" and snapshot_taken()
+                read = PageRead(page, key, variant, result, signed_in, snapshot_before_lease=older)
+                if result.token and config.replicas:
+                    read.replicas = FollowedFill(result.position)
+                return read
             stats.count("wait")
             if time.monotonic() >= deadline:
                 return PageRead(page, key, variant, ReadResult("wait"), signed_in)  # build, store nothing
@@ -201,11 +213,12 @@ def read_page(page: CachedPage, key: str, variant: str | None, *, signed_in: boo
         return PageRead(page, key, variant, ReadResult("unavailable"), signed_in)
 
 
-def _read_for_view(page: CachedPage, request: HttpRequest, kwargs: dict) -> PageRead:
-    read = getattr(request, "_cache_sync_read", None)  # the front door read it already
+def read_for_view(page: CachedPage, request: HttpRequest, kwargs: dict) -> PageRead:
+    """The request's read of the page: the front door's if it made one, else one made now."""
+    read = getattr(request, "_cache_sync_read", None)
     if read is not None:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if user is not None and user.is_authenticated and not read.signed_in:
             # Signed in without the session cookie the front door knows (another auth scheme):
             # its lease was for the anonymous variant, which this page is not.
             release(read)
@@ -229,9 +242,10 @@ def _after_view(read: PageRead, request: HttpRequest, response: HttpResponse) ->
 
 def store_or_release(read: PageRead, request: HttpRequest, response: HttpResponse) -> bool:
     """Store the finished response under the lease if it may be stored, else free the lease."""
+    read.end()
     if read.status != "build":
         return False
-    reason = refusal(request, response, read.page.keyed_headers)
+    reason = "snapshot" if read.snapshot_before_lease else refusal(request, response, read.page.keyed_headers)
     if reason is not None:
         stats.count("not_stored")
         release(read)
@@ -249,6 +263,8 @@ def _store(read: PageRead, response: HttpResponse) -> bool:
             token=read.result.token,
             ttl_ms=int(config.timeout * 1000),
             max_variants=config.max_variants,
+            # A page read from a replica behind the family's last invalidation is refused.
+            replayed=read.replicas.replayed_for_store() if read.replicas else "",
         )
     except StoreUnavailable as error:
         logger.warning("Redis unavailable, %s not stored: %s", read.key, error)
@@ -260,12 +276,13 @@ def _store(read: PageRead, response: HttpResponse) -> bool:
 
 
 def release(read: PageRead) -> None:
+    read.end()
     if read.result.token:
         with contextlib.suppress(StoreUnavailable):  # else the lease expires by itself
             get_store(get_config().cache_alias).release(read.key, read.variant, read.result.token)
 
 
-def _hit(read: PageRead, request: HttpRequest) -> HttpResponse:
+def serve_hit(read: PageRead) -> HttpResponse:
     return keep_private(mark(decode_page(read.result.page), "hit"), read)
 
 

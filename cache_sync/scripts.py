@@ -34,11 +34,12 @@ end
 local lease_ms = tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], 'l:' .. v, ARGV[2] .. ':' .. (now + lease_ms), 'r', run)
 if redis.call('PTTL', KEYS[1]) < lease_ms then redis.call('PEXPIRE', KEYS[1], lease_ms) end
-return {'build', ARGV[2]}
+return {'build', ARGV[2], redis.call('HGET', KEYS[1], 'w') or ''}
 """
 )
 
-# KEYS[1] family; ARGV: variant, token, page, ttl_ms, guarded ("1"/"0"), max_fields
+# KEYS[1] family; ARGV: variant, token, page, ttl_ms, guarded ("1"/"0"), max_fields,
+# replay position of the replicas the page was read from ("" for none; see replicas.py)
 STORE_SCRIPT = (
     _NOW_MS
     + _SAME_RUN
@@ -52,6 +53,9 @@ if ARGV[5] == '1' then
   -- A lease past its deadline may have been taken over; and a bound on how long after
   -- its database read a page can be stored bounds how long an outbox entry matters.
   if tonumber(string.sub(lease, #mine + 1)) <= now then return 0 end
+  -- Read from a replica that had not replayed the family's last invalidation: it may miss that write.
+  local w = redis.call('HGET', KEYS[1], 'w')
+  if ARGV[7] ~= '' and w and ARGV[7] < w then return 0 end
 end
 local max_fields = tonumber(ARGV[6])
 if redis.call('HEXISTS', KEYS[1], 'b:' .. v) == 0 and redis.call('HLEN', KEYS[1]) >= 16 then
@@ -83,4 +87,19 @@ local lease = redis.call('HGET', KEYS[1], 'l:' .. ARGV[1])
 local mine = ARGV[2] .. ':'
 if lease and string.sub(lease, 1, #mine) == mine then redis.call('HDEL', KEYS[1], 'l:' .. ARGV[1]) end
 return 0
+"""
+
+# KEYS: families; ARGV: position (16 hex digits), ttl_ms. An invalidation that leaves the WAL position
+# of the write behind (`w`, the highest one seen): a fill from a replica that had not replayed it is
+# not stored (replicas.py). One script, so no lease can be taken between the delete and the position.
+# (On a cluster, one family per call: a script's keys must share a slot.)
+INVALIDATE_AT_SCRIPT = """
+for _, family in ipairs(KEYS) do
+  local w = redis.call('HGET', family, 'w')
+  if not w or w < ARGV[1] then w = ARGV[1] end
+  redis.call('UNLINK', family)
+  redis.call('HSET', family, 'w', w)
+  redis.call('PEXPIRE', family, ARGV[2])
+end
+return #KEYS
 """

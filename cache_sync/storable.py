@@ -36,28 +36,43 @@ def refusal(request: HttpRequest, response: HttpResponse, keyed_headers: frozens
     shown = getattr(request, "_messages", None)
     if shown is not None and shown.used and len(shown):
         return "messages"  # a one-time message ("Profile saved") is for this response only
-    if read_may_predate_lease():
-        return "transaction"
+    if writes_pending():
+        return "transaction"  # the page may show rows that are not committed (and may never be)
     return None
 
 
-def read_may_predate_lease() -> bool:
-    """Whether the page may show data the lease cannot vouch for.
+def writes_pending() -> bool:
+    """Whether a transaction open now has written to a watched table (rolled-back savepoints excluded)."""
+    return any(
+        connection.in_atomic_block and has_pending_delivery(connection)
+        for connection in connections.all(initialized_only=True)
+    )
 
-    The lease guards reads that begin after it was taken. Inside a transaction that
-    has written, the page may show uncommitted rows; inside a transaction whose
-    snapshot is taken once (SQLite, PostgreSQL REPEATABLE READ and above), the
-    snapshot may predate the lease (e.g. `request.user` loaded under ATOMIC_REQUESTS).
+
+def snapshot_taken() -> bool:
+    """Whether a transaction open now already holds the one snapshot its later reads will see.
+
+    Asked when the lease is taken: the lease vouches for reads that begin after it, and
+    such a transaction's reads began before (e.g. a session loaded under ATOMIC_REQUESTS with
+    PostgreSQL REPEATABLE READ or SQLite). A transaction that has not read yet, or that takes
+    a snapshot per statement (READ COMMITTED), reads after the lease.
     """
-    for connection in connections.all(initialized_only=True):
-        if connection.in_atomic_block and (has_pending_delivery(connection) or not _snapshot_per_statement(connection)):
-            return True
-    return False
+    return any(_holds_snapshot(connection) for connection in connections.all(initialized_only=True))
+
+
+def _holds_snapshot(connection) -> bool:
+    if not connection.in_atomic_block or connection.connection is None:
+        return False
+    if connection.vendor == "postgresql":
+        # psycopg begins the transaction with its first statement, which takes the snapshot.
+        return not _snapshot_per_statement(connection) and int(connection.connection.info.transaction_status) != 0
+    if connection.vendor == "sqlite":
+        # A deferred BEGIN reads at its first SELECT, an IMMEDIATE one at once; which one ran is not known.
+        return connection.connection.in_transaction
+    return True
 
 
 def _snapshot_per_statement(connection) -> bool:
-    if connection.vendor != "postgresql":
-        return False
     from django.db.backends.postgresql.psycopg_any import IsolationLevel
 
     # READ UNCOMMITTED behaves as READ COMMITTED in PostgreSQL.

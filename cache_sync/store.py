@@ -7,7 +7,8 @@ single key. Inside the hash, for each page variant `v` (query, visitor):
 
 - `b:v` the page, `x:v` when it expires (ms since epoch, Redis clock);
 - `l:v` the lease `token:deadline_ms` of the one reader that is building it;
-- `r` the run id of the Redis server that wrote them (see `_SAME_RUN` in scripts.py).
+- `r` the run id of the Redis server that wrote them (see `_SAME_RUN` in scripts.py);
+- `w` with read replicas, the WAL position of the family's last invalidation (replicas.py).
 
 A hit is one `HMGET` (`b:v`, `x:v`, `r`), checked here: fresh by the app's clock,
 and stored by the run of the server this connection talks to (learnt with `INFO`
@@ -42,7 +43,7 @@ from django_redis import get_redis_connection
 from redis.cluster import RedisCluster
 
 from .breaker import breaker, unavailable_on_error
-from .scripts import READ_SCRIPT, RELEASE_SCRIPT, STORE_SCRIPT
+from .scripts import INVALIDATE_AT_SCRIPT, READ_SCRIPT, RELEASE_SCRIPT, STORE_SCRIPT
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class ReadResult:
     status: str  # "hit", "build" (you hold the lease, or no guard) or "wait"
     page: bytes = b""
     token: str = ""
+    position: str = ""  # with replicas: the WAL position of the family's last invalidation, if any
 
 
 class PageStore:
@@ -96,11 +98,11 @@ class PageStore:
             if page is not None:
                 return ReadResult("hit", page=page)
             token = secrets.token_hex(8) if guarded else ""
-            status, payload = self._read(keys=[family], args=[variant, token, lease_ms, int(guarded)])
+            status, payload, *position = self._read(keys=[family], args=[variant, token, lease_ms, int(guarded)])
         status = status.decode()
         if status == "hit":
             return ReadResult("hit", page=payload)
-        return ReadResult(status, token=payload.decode())
+        return ReadResult(status, token=payload.decode(), position=position[0].decode() if position else "")
 
     def _fresh_page(self, family: str, variant: str) -> bytes | None:
         """The variant's page if one HMGET shows it fresh and of the server's current run, else None."""
@@ -134,12 +136,24 @@ class PageStore:
     def _forget_run(self, connection) -> None:
         self._run_of.pop(connection, None)
 
-    def store(self, key: str, variant: str, page: bytes, *, token: str, ttl_ms: int, max_variants: int = 256) -> bool:
-        """Store `page` unless (guarded) the lease `token` was invalidated meanwhile, or the family is full."""
-        max_fields = 3 * max_variants + 1  # a page, its expiry and a lease per variant; the run id
+    def store(
+        self,
+        key: str,
+        variant: str,
+        page: bytes,
+        *,
+        token: str,
+        ttl_ms: int,
+        max_variants: int = 256,
+        replayed: str = "",
+    ) -> bool:
+        """Store `page` unless (guarded) the lease `token` was invalidated meanwhile, or the family is full,
+        or (`replayed`: the replay position of the replicas it was read from) they had not replayed
+        the family's last invalidation."""
+        max_fields = 3 * max_variants + 2  # a page, its expiry and a lease per variant; the run id, a position
         with unavailable_on_error():
             stored = self._store(
-                keys=[self.family(key)], args=[variant, token, page, ttl_ms, int(bool(token)), max_fields]
+                keys=[self.family(key)], args=[variant, token, page, ttl_ms, int(bool(token)), max_fields, replayed]
             )
         return bool(stored)
 
@@ -180,26 +194,31 @@ class PageStore:
     def stats_key(self) -> str:
         return self._make_key("cache_sync:stats")
 
-    def invalidate(self, keys: Iterable[str]) -> int:
+    def invalidate(self, keys: Iterable[str], *, position: str = "", position_ttl_ms: int = 0) -> int:
         """Delete each key's family, in one round trip; returns how many keys were sent.
 
         UNLINK frees the memory off Redis's main thread. A single server gets one
-        command per thousand keys; on a cluster, see `_unlink_on_each_node`.
+        command per thousand keys; on a cluster, see `_unlink_on_each_node`. With a
+        `position` (read replicas), each family is replaced by that position instead.
         """
         families = [self.family(key) for key in keys]
         if not families:
             return 0
         with unavailable_on_error():
             if self.is_cluster:
-                self._unlink_on_each_node(families)
+                self._unlink_on_each_node(families, position, position_ttl_ms)
                 return len(families)
             pipe = self.client.pipeline(transaction=False)
             for start in range(0, len(families), UNLINK_BATCH):
-                pipe.unlink(*families[start : start + UNLINK_BATCH])
+                batch = families[start : start + UNLINK_BATCH]
+                if position:
+                    pipe.eval(INVALIDATE_AT_SCRIPT, len(batch), *batch, position, position_ttl_ms)
+                else:
+                    pipe.unlink(*batch)
             pipe.execute()
         return len(families)
 
-    def _unlink_on_each_node(self, families: list[str]) -> None:
+    def _unlink_on_each_node(self, families: list[str], position: str = "", position_ttl_ms: int = 0) -> None:
         """One UNLINK per family (families lie in different slots), written to every node before any
         answer is read: one round trip per node, all at once. redis-py's cluster pipeline costs about
         30 µs of Python per command; this, a few. A family whose slot has moved (MOVED, ASK) is sent
@@ -214,7 +233,8 @@ class PageStore:
                 pool = self.client.get_redis_connection(node).connection_pool
                 connection = pool.get_connection()
                 sent.append((pool, connection, names))
-                connection.send_packed_command(connection.pack_commands([("UNLINK", name) for name in names]))
+                commands = [_invalidation(name, position, position_ttl_ms) for name in names]
+                connection.send_packed_command(connection.pack_commands(commands))
             for _pool, connection, names in sent:
                 for name in names:
                     try:
@@ -227,8 +247,13 @@ class PageStore:
         if moved:
             pipe = self.client.pipeline(transaction=False)
             for name in moved:
-                pipe.unlink(name)
+                pipe.execute_command(*_invalidation(name, position, position_ttl_ms))
             pipe.execute()
+
+
+def _invalidation(family: str, position: str, ttl_ms: int) -> tuple:
+    """The command that invalidates one family (and leaves the write's position, if given)."""
+    return ("EVAL", INVALIDATE_AT_SCRIPT, 1, family, position, ttl_ms) if position else ("UNLINK", family)
 
 
 _stores: dict[str, PageStore] = {}

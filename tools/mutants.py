@@ -177,7 +177,7 @@ MUTANTS = [
     Mutant(
         "storable: a page built inside a writing transaction is stored",
         "storable.py",
-        "    if read_may_predate_lease():",
+        "    if writes_pending():",
         "    if False:",
     ),
     Mutant(
@@ -471,6 +471,103 @@ MUTANTS = [
         "        try:\n            connection.commit()\n",
         "        try:\n            pass\n",
     ),
+    Mutant(
+        "pages: a lease taken while a transaction holds an older snapshot stores its page",
+        "pages.py",
+        'older = result.status == "build" and snapshot_taken()',
+        "older = False",
+    ),
+    Mutant(
+        "storable: a SQLite transaction open at the lease is taken for one without a snapshot",
+        "storable.py",
+        "        return connection.connection.in_transaction",
+        "        return False",
+    ),
+    Mutant(
+        "storable: a REPEATABLE READ transaction that has not read yet counts as holding a snapshot",
+        "storable.py",
+        " and int(connection.connection.info.transaction_status) != 0",
+        "",
+    ),
+    Mutant(
+        "front door: a signed-in visitor's page is read inside the view's transaction (ATOMIC_REQUESTS)",
+        "front_door.py",
+        "        read = read_for_view(page, request, view_kwargs)  # loads",
+        "        return None  # loads",
+    ),
+    Mutant(
+        "pages: the decorator drops the signed-in lease the front door took",
+        "pages.py",
+        "if user is not None and user.is_authenticated and not read.signed_in:",
+        "if user is not None and user.is_authenticated:",
+    ),
+    Mutant(
+        "scripts: a page read from a replica behind the family's invalidation is stored",
+        "scripts.py",
+        "  if ARGV[7] ~= '' and w and ARGV[7] < w then return 0 end",
+        "",
+    ),
+    Mutant(
+        "scripts: a late delivery lowers the family's invalidation position",
+        "scripts.py",
+        "if not w or w < ARGV[1] then w = ARGV[1] end",
+        "w = ARGV[1]",
+    ),
+    Mutant(
+        "delivery: the invalidation leaves no position (replicas)",
+        "replicas.py",
+        'if not get_config().replicas or connections[using].vendor != "postgresql":',
+        "if True:",
+    ),
+    Mutant(
+        "replicas: a fill behind the family's position still reads from the replica",
+        "replicas.py",
+        "        if self.behind:\n            send_reads_to_primary(True)",
+        "        if self.behind:\n            pass",
+    ),
+    Mutant(
+        "replicas: a writer's next request reads from a replica that has not replayed its write",
+        "replicas.py",
+        "replayed_position() < wrote:\n        send_reads_to_primary(True)",
+        "replayed_position() < wrote:\n        pass",
+    ),
+    Mutant(
+        "replicas: a writer's requests stay on the primary after the replica replayed its write",
+        "replicas.py",
+        "if wrote and get_config().replicas and replayed_position() < wrote:",
+        "if wrote and get_config().replicas:",
+    ),
+    Mutant(
+        "replicas: positions compare as text ('A/0' before '10/0')",
+        "replicas.py",
+        'return f"{int(high, 16):08X}{int(low, 16):08X}"',
+        'return f"{high}/{low}"',
+    ),
+    Mutant(
+        "replicas: a request turns off the primary routing that the WSGI layer's fill chose",
+        "replicas.py",
+        "    if wrote and get_config().replicas and replayed_position() < wrote:\n        send_reads_to_primary(True)",
+        "    send_reads_to_primary(bool(wrote and get_config().replicas and replayed_position() < wrote))",
+    ),
+    Mutant(
+        "front door: a visitor with an anonymous session is read inside the view's transaction",
+        "front_door.py",
+        "        read = read_for_view(page, request, view_kwargs)  # loads",
+        "        if not request.user.is_authenticated:\n            return None\n"
+        "        read = read_for_view(page, request, view_kwargs)  # loads",
+    ),
+    Mutant(
+        "replicas: a fill sent to the primary that read a replica anyway is stored unchecked",
+        "replicas.py",
+        "        self.read_a_replica = True\n",
+        "        pass\n",
+    ),
+    Mutant(
+        "replicas: a fill that read only the primary is never stored while a replica lags",
+        "replicas.py",
+        'return "" if self.behind and not self.read_a_replica else self.replayed',
+        "return self.replayed",
+    ),
 ]  # fmt: skip
 
 
@@ -496,7 +593,8 @@ def run_tests(copy: Path, workdir: Path, targets: list[str]) -> tuple[int, str]:
     """pytest's exit code on the copy's suite (or some of its tests), and the first failing test."""
     pytest = [sys.executable, "-m", "pytest", "-x", "-rfE", "-p", "no:cacheprovider", "--rootdir", str(copy)]
     pytest.append("--ds=cache_sync.tests.settings")  # whatever the shell exports
-    env = {**os.environ, "PYTHONPATH": str(workdir)}
+    # The repository after the copy: the tests start servers with tools.harness.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(workdir), str(ROOT)])}
     result = subprocess.run(
         [*pytest, "-c", str(copy / "pyproject.toml"), *(str(copy / target) for target in targets)],
         cwd=workdir,

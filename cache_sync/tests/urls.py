@@ -17,4 +17,6 @@ urlpatterns = [
     path("twins/<slug:slug>/", views.twin_detail),
     path("twins/<slug:slug>/reviews/", views.twin_reviews),
     path("greetings/<slug:name>/", views.greeting),
+    path("rename/<slug:slug>/", views.rename_book),
+    path("uncached-books/<slug:slug>/", views.book_uncached),
 ]

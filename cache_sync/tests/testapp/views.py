@@ -2,6 +2,7 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.http import require_POST
 
 from cache_sync import cached_page
 
@@ -79,3 +80,14 @@ def twin_reviews(request, slug):
 @cached_page("greeting:{name}", query_params=("v",))
 def greeting(request, name):
     return HttpResponse(f"hello {request.user.get_username() or 'stranger'} from {name} v={request.GET.get('v')}")
+
+
+@require_POST
+def rename_book(request, slug):
+    """A writer (for read-your-writes): renames the book, answers with what it wrote."""
+    Book.objects.filter(slug=slug).update(title=request.POST["title"])
+    return HttpResponse(f"renamed {slug}")
+
+
+def book_uncached(request, slug):
+    return HttpResponse(get_object_or_404(Book, slug=slug).title)
