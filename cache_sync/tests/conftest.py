@@ -7,3 +7,4 @@ from cache_sync.tests.fixtures import (  # noqa: F401  (fixtures)
     redis_round_trips,
     site_env,
 )
+from cache_sync.tests.postgres_servers import own_postgres, postgres_servers  # noqa: F401  (fixtures)
