@@ -41,6 +41,8 @@ def judge_read(
     if page_gone(page, status):
         oracle.record_page_gone(page.kind)
         return None
+    if status == 503:
+        oracle.record_unavailable(page.kind, t_send)  # the database restarting: counted per fault window
     if status != 200:
         return f"HTTP {status}"
     header = headers.get("X-Data-Version")
