@@ -154,8 +154,9 @@ def fault_summary_markdown(summary: dict) -> str:
         f"{sync['writes']}, {sync['requests_per_s']:.0f} requests/s, cache hit ratio "
         f"{100 * (sync['cache_hit_ratio'] or 0):.1f} %",
         "",
-        "A window runs from the fault's start to its end plus the settle margin; a read, stale read or 503",
-        "counts in the window its t_send falls in. Logs: `logs/sync-*.log` (gunicorn and relay, migrate).",
+        "A window runs from the fault's start to its end plus the settle margin; a read or stale read counts",
+        "in the window its t_send falls in, a 503 in the one its answer arrived in. Logs: `logs/sync-*.log`",
+        "(gunicorn and relay, migrate).",
         "",
         ("**FAILED**: " + "; ".join(summary["failures"])) if summary.get("failures") else "**PASSED**",
         "",

@@ -1,4 +1,4 @@
-"""A fault run's windows, and what falls in them: reads, stale reads and 503s, by their t_send.
+"""A fault run's windows, and what falls in them: reads and stale reads by t_send, 503s by their answer.
 
 A window runs from the moment a fault begins to the moment it ended plus a settle margin (the
 time the site needs to be whole again: the relay's reconnection back-off and one delivery). A
@@ -35,8 +35,9 @@ def window_of(t: float, windows: Iterable[FaultWindow]) -> FaultWindow | None:
 
 def attribute_to_windows(evidence: Mapping, windows: list[FaultWindow], *, t0: float) -> dict:
     """Per window: its span (seconds since `t0`), reads, stale reads and 503s inside it; and what
-    fell outside every window. `evidence` is Oracle.fault_evidence(): t_send of each stale read
-    and 503, and reads per tenth of a second (a tenth counts in the window its start falls in)."""
+    fell outside every window. `evidence` is Oracle.fault_evidence(): t_send of each stale read,
+    reads per tenth of a second (a tenth counts in the window its start falls in) and the time
+    each 503 arrived."""
     per_fault = [
         {
             "fault": window.name,

@@ -190,13 +190,12 @@ class WriterUser(FastHttpUser):
         slugs = sorted({self._product() for _ in range(3)})
         price = Decimal(self.rng.randrange(100, 100000)) / 100
         fields = {"price": str(price), "slugs": ",".join(slugs)}
-        t_send = time.time()
         with self.client.post(
             "/staff/prices/", data=urlencode(fields), headers=self.auth, name="POST /staff/prices/", catch_response=True
         ) as resp:
             t_ack = time.time()
             if resp.status_code == 503:
-                oracle().record_unavailable("write", t_send)
+                oracle().record_unavailable("write", t_ack)
             if resp.status_code != 200:
                 resp.failure(f"HTTP {resp.status_code}: {resp.text[:200]}")
                 return
@@ -230,11 +229,10 @@ class WriterUser(FastHttpUser):
         oracle().record_write(f"catalog.product:{pk}", version, t_ack, pages, moved)
 
     def post(self, path: str, fields: dict[str, str], name: str) -> tuple[int, int, float] | None:
-        t_send = time.time()
         with self.client.post(path, data=urlencode(fields), headers=self.auth, name=name, catch_response=True) as resp:
             t_ack = time.time()  # the write has committed: its response arrived
             if resp.status_code == 503:
-                oracle().record_unavailable("write", t_send)  # the database restarting (a fault run)
+                oracle().record_unavailable("write", t_ack)  # the database restarting (a fault run)
             if resp.status_code != 200:
                 resp.failure(f"HTTP {resp.status_code}: {resp.text[:200]}")
                 return None

@@ -181,12 +181,12 @@ class Oracle:
         pipe.execute()
         return outcome
 
-    def record_unavailable(self, kind: str, t_send: float) -> None:
-        """A 503 (the database briefly unavailable): neither a read nor a write, counted by its t_send."""
-        self.client.zadd(_key("unavailable"), {f"{kind}@{t_send:.6f}": t_send})
+    def record_unavailable(self, kind: str, t_answer: float) -> None:
+        """A 503 (the database briefly unavailable): neither a read nor a write, counted by when it arrived."""
+        self.client.zadd(_key("unavailable"), {f"{kind}@{t_answer:.6f}": t_answer})
 
     def fault_evidence(self) -> dict:
-        """The times a fault run attributes to its windows: stale reads, reads per 0.1 s, 503s."""
+        """What a fault run attributes to windows: stale reads and reads per 0.1 s (t_send), 503s (answered)."""
         return {
             "stale_at": [t for _m, t in self.client.zrange(_key("stale_at"), 0, -1, withscores=True)],
             "unavailable_at": [t for _m, t in self.client.zrange(_key("unavailable"), 0, -1, withscores=True)],

@@ -50,10 +50,11 @@ def test_stale_reads_are_attributed_to_the_window_of_their_t_send():
     assert (restart["start_s"], restart["end_s"], restart["until_s"]) == (10.0, 11.0, 16.0)
 
 
-def test_a_503_counts_in_its_window_and_is_no_read():
+def test_a_503_counts_in_the_window_its_answer_arrived_in_and_is_no_read():
     oracle = Oracle(fakeredis.FakeRedis())
     page = product_page("p")
-    failure = judge_read(oracle, page, 503, {}, expected=Expected(v_min={}, last_ack={}), t_send=1010.2, latency_ms=1)
+    # Sent 0.1 s before the restart began, queued, answered once the server was down.
+    failure = judge_read(oracle, page, 503, {}, expected=Expected(v_min={}, last_ack={}), t_send=1009.9, latency_ms=150)
     oracle.record_unavailable("write", 1020.0)
     attribution = attribute_to_windows(oracle.fault_evidence(), [RESTART, CUT], t0=T0)
     assert failure == "HTTP 503"
