@@ -20,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from loadtests.fault_windows import attribute_to_windows, failed_checks, window_as_json
+from loadtests.fault_windows import attribute_to_windows, failed_checks, other_failures, window_as_json
 from loadtests.faults import AT_SHARES, SETTLE_S, FaultSchedule, cut_redis, migrate_watched_model, restart_database
 from loadtests.oracle import DEFAULT_ORACLE_DB, Oracle, oracle_url
 from loadtests.report import summarize
@@ -76,7 +76,7 @@ def run_sync_under_faults(args, out: Path, primary, pages_pid: int) -> dict:
     oracle.reset()
     with site_under_test("sync", args, {"REDIS_URL": os.environ["REDIS_URL"]}, out) as (servers, env):
         actions = [
-            ("restart the database", restart_database(primary)),
+            ("restart the database", restart_database(primary, args.db_down)),
             ("migrate a watched model", migrate_watched_model(env, out / "logs" / "sync-migrate.log")),
             (f"cut Redis for {args.redis_cut:g} s", cut_redis(pages_pid, args.redis_cut)),
         ]
@@ -112,6 +112,7 @@ def run_sync_under_faults(args, out: Path, primary, pages_pid: int) -> dict:
                 "writers": args.writers,
                 "settle_s": SETTLE_S,
                 "redis_cut_s": args.redis_cut,
+                "db_down_s": args.db_down,
             },
             "windows": [window_as_json(w) for w in schedule.windows],
             "attribution": attribute_to_windows(oracle.fault_evidence(), schedule.windows, t0=t0),
@@ -120,6 +121,7 @@ def run_sync_under_faults(args, out: Path, primary, pages_pid: int) -> dict:
             "http_503": statuses.get(503, 0),
             "stuck": stuck,
             "processes_exited": exited,
+            "other_failures": other_failures(read_locust_stats(out / "sync_failures.csv")),
             "sync": base,
         }
 
@@ -150,6 +152,10 @@ def fault_summary_markdown(summary: dict) -> str:
         f"- HTTP 500s (every 5xx but 503, from the access logs): **{summary['http_500']}** (must be 0)",
         f"- HTTP 503s (database unavailable): {summary['http_503']}; statuses: {summary['http_statuses']}",
         f"- relays and gunicorns that exited: {', '.join(summary['processes_exited']) or 'none'}",
+        "- other failed requests (neither stale nor 503): "
+        + (
+            "; ".join(f"{f['occurrences']} x {f['request']}: {f['error']}" for f in summary["other_failures"]) or "none"
+        ),
         f"- reads {sync['reads']}, checked {sync['reads_checked']}, stale {sync['stale_reads']}, writes "
         f"{sync['writes']}, {sync['requests_per_s']:.0f} requests/s, cache hit ratio "
         f"{100 * (sync['cache_hit_ratio'] or 0):.1f} %",

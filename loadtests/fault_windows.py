@@ -69,8 +69,9 @@ def attribute_to_windows(evidence: Mapping, windows: list[FaultWindow], *, t0: f
 
 
 def failed_checks(summary: Mapping) -> list[str]:
-    """What makes a fault run fail: stale reads outside every window, stuck pages, HTTP 500s,
-    and a relay or gunicorn that exited under the faults."""
+    """What makes a fault run fail: stale reads outside every window, stuck pages, HTTP 500s, any
+    other failed request (a connection error, a page without its headers), a relay or gunicorn that
+    exited under the faults, a fault that could not be applied."""
     failures = []
     if n := summary["attribution"]["outside"]["stale_reads"]:
         failures.append(f"{n} stale reads outside every fault window")
@@ -78,6 +79,8 @@ def failed_checks(summary: Mapping) -> list[str]:
         failures.append(f"{n} pages stuck after the run")
     if n := summary["http_500"]:
         failures.append(f"{n} HTTP 500 answers")
+    if n := sum(row["occurrences"] for row in summary.get("other_failures", [])):
+        failures.append(f"{n} other request failures (neither a stale read nor a 503)")
     if exited := summary.get("processes_exited"):
         failures.append(f"exited during the run: {', '.join(exited)}")
     if errors := [w["fault"] for w in summary["attribution"]["windows"] if w["error"]]:
@@ -87,3 +90,18 @@ def failed_checks(summary: Mapping) -> list[str]:
 
 def window_as_json(window: FaultWindow) -> dict:
     return {**asdict(window), "until": window.until}
+
+
+def other_failures(failure_rows: Iterable[Mapping[str, str]]) -> list[dict]:
+    """Locust's failure rows that are neither a stale read nor a 503 (the database restarting)."""
+    from loadtests.staleness import is_stale_failure
+
+    return [
+        {
+            "request": f"{row.get('Method')} {row.get('Name')}",
+            "error": row["Error"],
+            "occurrences": int(row["Occurrences"]),
+        }
+        for row in failure_rows
+        if not is_stale_failure(row.get("Error", "")) and "HTTP 503" not in row.get("Error", "")
+    ]

@@ -31,8 +31,15 @@ REDIS_CUT_S = 5.0
 AT_SHARES = (0.25, 0.5, 0.75)  # of the duration, one fault each
 
 
-def restart_database(primary) -> Callable[[], None]:
-    return primary.restart
+def restart_database(primary, down_s: float = 0.0) -> Callable[[], None]:
+    """A restart of the server (stop, start); `down_s` > 0 keeps it stopped that long in between."""
+
+    def restart() -> None:
+        primary.stop()
+        time.sleep(down_s)
+        primary.start()
+
+    return restart
 
 
 def migrate_watched_model(env: dict[str, str], log_path: Path) -> Callable[[], None]:

@@ -59,6 +59,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--faults", action="store_true", help="sync only, under a database restart, a migration, a Redis cut"
     )
     parser.add_argument("--redis-cut", type=float, default=5.0, help="seconds the pages' Redis pauses (--faults)")
+    parser.add_argument("--db-down", type=float, default=0.0, help="seconds PostgreSQL stays down (--faults: 0)")
     args = parser.parse_args(argv)
     args.duration = args.duration or (20 if args.smoke else 60)
     args.users = args.users or (10 if args.smoke else 24)

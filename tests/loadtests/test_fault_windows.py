@@ -5,11 +5,11 @@ from __future__ import annotations
 import fakeredis
 
 from loadtests.fault_run import count_statuses, fault_summary_markdown
-from loadtests.fault_windows import FaultWindow, attribute_to_windows, failed_checks, window_of
+from loadtests.fault_windows import FaultWindow, attribute_to_windows, failed_checks, other_failures, window_of
 from loadtests.oracle import Oracle
 from loadtests.reading import judge_read
 from loadtests.site_pages import product_page
-from loadtests.staleness import Expected
+from loadtests.staleness import Expected, stale_failure_message
 
 PRODUCT = "catalog.product:7"
 T0 = 1000.0
@@ -72,6 +72,7 @@ def summary_of(oracle: Oracle, *, stuck: int = 0, http_500: int = 0, exited=()) 
         "http_503": 1,
         "http_statuses": {200: 10, 503: 1},
         "processes_exited": list(exited),
+        "other_failures": [],
         "sync": {
             "reads": 4,
             "reads_checked": 4,
@@ -138,3 +139,22 @@ def test_the_fault_run_refuses_with_a_message_when_no_postgresql_server_can_be_s
     monkeypatch.setattr(postgres, "find_bindir", unavailable)
     assert fault_run.main(parse_args(["--faults", "--out", str(tmp_path)])) == 2
     assert "--faults needs a PostgreSQL server it may restart" in capsys.readouterr().err
+
+
+def test_a_failed_request_that_is_neither_stale_nor_a_503_fails_the_run():
+    rows = [
+        {"Method": "GET", "Name": "/", "Error": "CatchResponseError('HTTP 503')", "Occurrences": "4"},
+        {
+            "Method": "GET",
+            "Name": "/",
+            "Error": f"CatchResponseError('{stale_failure_message(30)}')",
+            "Occurrences": "1",
+        },
+        {"Method": "GET", "Name": "/p/", "Error": "ConnectionRefusedError(111)", "Occurrences": "2"},
+    ]
+    summary = summary_of(oracle_with_stale_reads_at())
+    summary["other_failures"] = other_failures(rows)
+    assert summary["other_failures"] == [
+        {"request": "GET /p/", "error": "ConnectionRefusedError(111)", "occurrences": 2}
+    ]
+    assert failed_checks(summary) == ["2 other request failures (neither a stale read nor a 503)"]
