@@ -194,6 +194,8 @@ class WriterUser(FastHttpUser):
             "/staff/prices/", data=urlencode(fields), headers=self.auth, name="POST /staff/prices/", catch_response=True
         ) as resp:
             t_ack = time.time()
+            if resp.status_code == 503:
+                oracle().record_unavailable("write", t_ack)
             if resp.status_code != 200:
                 resp.failure(f"HTTP {resp.status_code}: {resp.text[:200]}")
                 return
@@ -229,6 +231,8 @@ class WriterUser(FastHttpUser):
     def post(self, path: str, fields: dict[str, str], name: str) -> tuple[int, int, float] | None:
         with self.client.post(path, data=urlencode(fields), headers=self.auth, name=name, catch_response=True) as resp:
             t_ack = time.time()  # the write has committed: its response arrived
+            if resp.status_code == 503:
+                oracle().record_unavailable("write", t_ack)  # the database restarting (a fault run)
             if resp.status_code != 200:
                 resp.failure(f"HTTP {resp.status_code}: {resp.text[:200]}")
                 return None

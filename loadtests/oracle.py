@@ -158,6 +158,7 @@ class Oracle:
         counts(_key("n"), f"cache:{cache_status}:{kind}", 1)
         counts(_key("lat"), str(latency_bucket(latency_ms)), 1)
         counts(_key("ts", "reads"), second, 1)
+        counts(_key("ts10", "reads"), str(int(t_send * 10)), 1)  # tenths of a second: reads per fault window
         if outcome.checked:
             counts(_key("n"), "checked", 1)
             counts(_key("n"), f"checked:{kind}", 1)
@@ -166,6 +167,8 @@ class Oracle:
             counts(_key("n"), f"stale:{kind}", 1)
             counts(_key("ts", "stale"), second, 1)
             counts(_key("age"), str(latency_bucket(outcome.age_ms)), 1)
+            # Each stale read's own t_send, so a fault run attributes it to its window.
+            pipe.zadd(_key("stale_at"), {f"{page}@{t_send:.6f}": t_send})
         lagging = {lag.obj for lag in outcome.lags}
         for obj, t_ack in expected.last_ack.items():
             if obj in shown:
@@ -177,6 +180,18 @@ class Oracle:
             pipe.sadd(_key("cand", page), *shown)
         pipe.execute()
         return outcome
+
+    def record_unavailable(self, kind: str, t_answer: float) -> None:
+        """A 503 (the database briefly unavailable): neither a read nor a write, counted by when it arrived."""
+        self.client.zadd(_key("unavailable"), {f"{kind}@{t_answer:.6f}": t_answer})
+
+    def fault_evidence(self) -> dict:
+        """What a fault run attributes to windows: stale reads and reads per 0.1 s (t_send), 503s (answered)."""
+        return {
+            "stale_at": [t for _m, t in self.client.zrange(_key("stale_at"), 0, -1, withscores=True)],
+            "unavailable_at": [t for _m, t in self.client.zrange(_key("unavailable"), 0, -1, withscores=True)],
+            "reads_per_tenth": {int(k) / 10: int(v) for k, v in self.client.hgetall(_key("ts10", "reads")).items()},
+        }
 
     def record_page_gone(self, kind: str) -> None:
         """A page the site map holds that no longer exists (a category page past the last one)."""

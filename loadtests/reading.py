@@ -41,6 +41,10 @@ def judge_read(
     if page_gone(page, status):
         oracle.record_page_gone(page.kind)
         return None
+    if status == 503:
+        # The database restarting: counted in the fault window its answer arrived in (a request sent
+        # just before the restart began waits in gunicorn's queue and meets the server down).
+        oracle.record_unavailable(page.kind, t_send + latency_ms / 1000)
     if status != 200:
         return f"HTTP {status}"
     header = headers.get("X-Data-Version")

@@ -55,6 +55,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--topology", choices=("single", "cluster"), default="single", help="Redis of the pages")
     parser.add_argument("--app-servers", type=int, default=1, help="gunicorns behind a balancer (1)")
     parser.add_argument("--locust-workers", type=int, default=0, help="Locust in distributed mode: workers")
+    parser.add_argument(
+        "--faults", action="store_true", help="sync only, under a database restart, a migration, a Redis cut"
+    )
+    parser.add_argument("--redis-cut", type=float, default=5.0, help="seconds the pages' Redis pauses (--faults)")
+    parser.add_argument("--db-down", type=float, default=0.0, help="seconds PostgreSQL stays down (--faults: 0)")
     args = parser.parse_args(argv)
     args.duration = args.duration or (20 if args.smoke else 60)
     args.users = args.users or (10 if args.smoke else 24)
@@ -285,6 +290,10 @@ def run_mode(mode: str, args, pages_env: dict[str, str], out: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.faults:
+        from loadtests.fault_run import main as run_under_faults
+
+        return run_under_faults(args)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     if os.environ.get("DATABASE_URL"):

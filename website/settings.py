@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A lost database connection (a restart) in a view answers 503 with Retry-After, not 500.
+    "website.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "website.urls"

@@ -1,0 +1,11 @@
+"""catalog's migrations, and after them the fault run's own 0004 (a schema change of a watched table).
+
+The package looks in catalog/migrations first, so `migrate` under loadtests.fault_settings sees
+0001-0003 as applied and applies only 0004, while gunicorn and the relay keep the site's settings.
+"""
+
+from pathlib import Path
+
+import catalog.migrations
+
+__path__ = [*catalog.migrations.__path__, str(Path(__file__).parent)]
