@@ -5,6 +5,8 @@ from accounts.converters import UsernameConverter
 
 from . import staff_api
 
+handler500 = "website.unavailable.server_error"  # a lost database connection anywhere: 503, not 500
+
 urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("accounts.urls")),

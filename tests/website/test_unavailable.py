@@ -35,6 +35,8 @@ urlpatterns = [
     path("count/", count_categories),
 ]
 
+handler500 = "website.unavailable.server_error"
+
 pytestmark = pytest.mark.urls(__name__)
 
 
@@ -49,6 +51,30 @@ def test_a_lost_database_connection_answers_503_with_retry_after(client, url):
 def test_another_exception_still_answers_500(client):
     client.raise_request_exception = False
     assert client.get("/broken/").status_code == 500
+
+
+class LosesTheConnection:
+    """A middleware whose own query finds the database gone (as the session's or the user's would)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        raise OperationalError("server closed the connection unexpectedly")
+
+
+def test_a_connection_lost_outside_the_view_answers_503_too(client, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.LosesTheConnection"]
+    client.raise_request_exception = False
+    response = client.get("/count/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+
+
+def test_the_sites_error_handler_is_the_one_that_answers_503():
+    from website import urls
+
+    assert urls.handler500 == "website.unavailable.server_error"
 
 
 @override_settings(DEBUG_PROPAGATE_EXCEPTIONS=False)
