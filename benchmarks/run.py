@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--bulk-rounds", type=int, default=3, help="rounds of the bulk and concurrent writes")
+    parser.add_argument("--writers-seconds", type=float, default=3.0, help="seconds per side of 8 writers")
+    parser.add_argument(
+        "--soak", type=float, default=10.0, help="seconds of the outbox soak (PostgreSQL; 600 for the goal; 0: none)"
+    )
     args = parser.parse_args(argv)
     django.setup()
 
@@ -59,7 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     old_config = runner.setup_databases()
     try:
         pages = scenarios.run_all(compare, rounds=args.rounds, repeat=args.repeat)
-        write_results = writes.run_writes(compare, rounds=args.rounds, repeat=args.repeat)
+        write_results = writes.run_writes(
+            compare,
+            rounds=args.rounds,
+            repeat=args.repeat,
+            bulk_rounds=args.bulk_rounds,
+            writers_seconds=args.writers_seconds,
+            soak=args.soak,
+        )
     finally:
         scenarios.clean_up()
         runner.teardown_databases(old_config)
@@ -68,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs("benchmarks/results", exist_ok=True)
     with open("benchmarks/results/latest.md", "w") as out:
         out.write(report)
+    if not all(check["ok"] for check in write_results["bulk"]["linear"]):
+        print("FAILED: a bulk write is not linear in its rows (see above)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -70,6 +70,11 @@ def format_report(pages, writes, args) -> str:
         lines.append(f"| {r['name']} | {r['subject_us']:.0f} | {r['baseline_us']:.0f} | {r['ratio']:.2f}x |")
     lines += ["", "Redis round trips per write transaction, in the writer's request:", ""]
     lines += [f"- {name}: {n}" for name, n in writes["round_trips"].items()]
+    from benchmarks.bulk_writes import format_bulk
+    from benchmarks.concurrent_writes import format_concurrent
+
+    lines += format_bulk(writes["bulk"])
+    lines += format_concurrent(writes["concurrent"], writes["soak"])
     relay = writes["relay"]
     lines += [
         "",

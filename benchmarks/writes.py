@@ -73,7 +73,10 @@ def make_category(slug: str, products: int) -> Category:
     return category
 
 
-def run_writes(compare, *, rounds: int, repeat: int) -> dict:
+def run_writes(
+    compare, *, rounds: int, repeat: int, bulk_rounds: int = 3, writers_seconds: float = 3.0, soak: float = 10.0
+) -> dict:
+    from benchmarks import bulk_writes, concurrent_writes
     from cache_sync import stats
 
     stats.FLUSH_EVERY = float("inf")  # the counters' own flush is not a write's round trip
@@ -107,9 +110,21 @@ def run_writes(compare, *, rounds: int, repeat: int) -> dict:
         "10 saves in one atomic()": count_round_trips(ten_saves_in_a_transaction),
         "update() of 1,000 rows": count_round_trips(update_thousand_rows),
     }
+    bulk = bulk_writes.run_bulk(without_cache_sync, rounds=bulk_rounds)
+    concurrent = soaked = None
+    if connection.vendor == "postgresql":
+        env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict)}
+        concurrent = concurrent_writes.run_concurrent(
+            without_cache_sync, env, 0, rounds=bulk_rounds, seconds=writers_seconds
+        )
+        if soak:
+            soaked = concurrent_writes.run_soak(env, 0, soak)
     return {
         "results": results,
         "round_trips": round_trips,
+        "bulk": bulk,
+        "concurrent": concurrent,
+        "soak": soaked,
         "relay": relay_latency(product),
         "fan_out": fan_out(rounds=3),
     }
