@@ -126,6 +126,7 @@ def _pg_insert(label: str, select: str) -> str:
     )
 
 
+PLANNER_SETTINGS = " SET enable_nestloop = off"
 OUTBOX_TRUNCATED = "cache_sync.outbox_truncated"  # set for the transaction by a TRUNCATE of the outbox
 
 
@@ -199,12 +200,18 @@ def _postgresql_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
         "UPDATE": " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
         "TRUNCATE": "",
     }
+    # The UPDATE statement joins its transition tables. PL/pgSQL plans a statement without parameters
+    # once, at its first call, and keeps that plan: made while the tables held one row (a save), a nested
+    # loop, quadratic once they hold thousands (1,000 rows: 75 ms, 10,000: 6.8 s). Without nested
+    # loops the planner takes a hash join, linear at any size and no dearer for one row.
+    planner = {"UPDATE": PLANNER_SETTINGS} if isinstance(watched, WatchedTable) else {}
     triggers = []
     for operation, body in by_operation.items():
-        name = _name(watched.table, operation, body)
+        settings = planner.get(operation, "")
+        name = _name(watched.table, operation, [*body, settings] if settings else body)
         # NOTIFY is delivered at commit, once per transaction: it wakes the relays.
         function = (
-            f"CREATE OR REPLACE FUNCTION {_q(name)}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"CREATE OR REPLACE FUNCTION {_q(name)}() RETURNS trigger LANGUAGE plpgsql{settings} AS $$ "
             f"DECLARE recorded boolean := false; BEGIN "
             + " ".join(f"{statement} recorded := recorded OR FOUND;" for statement in body)
             + f" IF recorded THEN PERFORM pg_notify({_literal(NOTIFY_CHANNEL)}, ''); END IF; RETURN NULL; END $$"

@@ -261,6 +261,13 @@ MUTANTS = [
         "        return ()",
     ),
     Mutant(
+        "triggers: the UPDATE trigger keeps a nested-loop plan made for one row (quadratic in a warmed process)",
+        "trigger_sql.py",
+        '    planner = {"UPDATE": PLANNER_SETTINGS} if isinstance(watched, WatchedTable) else {}',
+        "    planner = {}",
+        database="postgresql",
+    ),
+    Mutant(
         "triggers: a TRUNCATE that empties the outbox too (a flush) records its tables",
         "trigger_sql.py",
         "IS DISTINCT FROM 'on';\"",
