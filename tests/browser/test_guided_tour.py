@@ -99,6 +99,9 @@ def test_an_admin_edit_of_a_price_shows_on_the_cached_product_page(site, browser
     browser.find_element(By.NAME, "username").send_keys("admin")
     browser.find_element(By.NAME, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    # Wait for the login to land (the admin index names the user) before leaving the page: navigating at once
+    # can abort the POST on a busy machine, and the change page then answers with the login form.
+    assert "ADMIN" in browser.find_element(By.ID, "user-tools").text.upper()
     browser.get(f"{url}/admin/catalog/product/{pk}/change/")
     price = browser.find_element(By.NAME, "price")
     price.clear()
