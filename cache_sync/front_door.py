@@ -13,6 +13,13 @@ rules allow (storable.py). A visitor with a session (a signed-in one's variant n
 `request.user`) is read in `process_view`, after authentication and before the
 view's transaction (ATOMIC_REQUESTS) begins, so that the lease comes before the
 snapshot the page is built from; it is stored here too.
+
+The request's read is `request.cache_sync` (page_read.py), set here on every request
+(None when it reads no cached page). A miss, followed through:
+
+    answer()        the read: a lease, held by the request; None goes on to Django
+    the stack       ... the decorator builds the page under that lease (read.built)
+    finish()        read.finish: stored if Django's rules allow, else the lease freed
 """
 
 from __future__ import annotations
@@ -25,8 +32,8 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 
-from .page_bytes import decode_page
-from .pages import PageRead, keep_private, mark, read_for_view, read_page, release, serve_hit, store_or_release
+from .page_read import PageRead, hold, read_of
+from .pages import read_for_view
 from .replicas import remember_writes, route_request
 
 
@@ -55,7 +62,7 @@ def anonymous_read(request: HttpRequest) -> PageRead | None:
     except DisallowedHost:
         return None
     page = match.func.cached_page
-    return read_page(page, page.key(match.kwargs), page.variant(request, match.route, anonymous=True))
+    return PageRead.begin(page, page.key(match.kwargs), page.variant(request, match.route, anonymous=True))
 
 
 class FrontDoorMiddleware:
@@ -73,7 +80,7 @@ class FrontDoorMiddleware:
         route_request(request)
         response = self.answer(request)
         if response is None:
-            response = self.store(request, self.get_response(request))
+            response = self.finish(request, self.get_response(request))
         remember_writes(response)
         return response
 
@@ -82,20 +89,20 @@ class FrontDoorMiddleware:
         response = await sync_to_async(self.answer)(request)
         if response is None:
             response = await self.get_response(request)
-            response = await sync_to_async(self.store)(request, response)
+            response = await sync_to_async(self.finish)(request, response)
         await sync_to_async(remember_writes)(response)
         return response
 
     def answer(self, request: HttpRequest) -> HttpResponse | None:
-        """The stored page for an anonymous GET, or None (and maybe a lease on the request)."""
-        request._cache_sync_front_door = True
+        """The stored page for an anonymous GET, or None (and maybe a lease, held by the request)."""
         # Under the WSGI layer, the read is made already (and is not a hit).
         read = request.META.pop(READ_BEFORE_DJANGO) if READ_BEFORE_DJANGO in request.META else anonymous_read(request)
+        hold(request, read)
         if read is None:
             return None
         if read.status == "hit":
-            return mark(decode_page(read.result.page), "hit")
-        request._cache_sync_read = read
+            return read.hit()
+        read.deferred = True
         return None
 
     def process_view(self, request: HttpRequest, view, view_args, view_kwargs) -> HttpResponse | None:
@@ -103,21 +110,15 @@ class FrontDoorMiddleware:
         a session loaded inside it would give the page a snapshot older than its lease. (A hit served here
         is a variant some earlier request of the view stored, past every middleware's process_view.)"""
         page = getattr(view, "cached_page", None)
-        if page is None or request.method not in ("GET", "HEAD") or getattr(request, "_cache_sync_read", None):
+        if page is None or request.method not in ("GET", "HEAD") or read_of(request) is not None:
             return None
         read = read_for_view(page, request, view_kwargs)  # loads the session now, outside any transaction
         if read.status == "hit":
-            return serve_hit(read)
-        request._cache_sync_read = read
+            return read.hit()
+        read.deferred = True
         return None
 
-    def store(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        read: PageRead | None = getattr(request, "_cache_sync_read", None)
-        if read is None:
-            return response
-        if getattr(request, "_cache_sync_view_ran", False):
-            store_or_release(read, request, response)
-            keep_private(response, read)
-        else:
-            release(read)  # a middleware answered instead of the view: that answer is not the page
-        return response
+    def finish(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """Finish the request's read, after every other middleware: store the page or free its lease."""
+        read = read_of(request)
+        return response if read is None else read.finish(request, response)

@@ -15,6 +15,13 @@ def encode_page(response: HttpResponse) -> bytes:
     return json.dumps(headers).encode() + b"\n" + response.content
 
 
-def decode_page(page: bytes) -> HttpResponse:
+def split_page(page: bytes) -> tuple[dict[str, str], bytes]:
+    """The stored headers and body (the one reader of the format)."""
     header_line, _, content = page.partition(b"\n")
-    return HttpResponse(content, headers=json.loads(header_line))
+    headers: dict[str, str] = json.loads(header_line)
+    return headers, content
+
+
+def decode_page(page: bytes) -> HttpResponse:
+    headers, content = split_page(page)
+    return HttpResponse(content, headers=headers)

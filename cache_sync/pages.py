@@ -7,17 +7,16 @@ Misses are built under a lease (see store.py): one build per variant at a time,
 and never a page older than the last invalidation. When Redis is away, pages
 come from the database, uncached.
 
+The read itself (lookup, lease, store or release) is a `PageRead` (page_read.py).
 With the front door (front_door.py, first in MIDDLEWARE), anonymous hits never
-reach the view, and every store happens after all middleware has run. Without
-it, the decorator stores the view's response itself.
+reach the view, and the front door finishes every read after all middleware has
+run. Without it, the decorator finishes its read on the view's response itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
-import time
 from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlencode
@@ -25,20 +24,11 @@ from urllib.parse import urlencode
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, URLResolver, get_resolver, resolve, reverse
-from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from . import stats
-from .breaker import StoreUnavailable, breaker
 from .built_requests import anonymous_request
 from .conf import get_config
-from .delivery import catch_up
 from .keys import KeyTemplate
-from .page_bytes import CACHE_HEADER, decode_page, encode_page
-from .replicas import FollowedFill
-from .storable import refusal, snapshot_taken
-from .store import ReadResult, get_store
-
-logger = logging.getLogger(__name__)
+from .page_read import PageRead, hold, read_of
 
 MAX_QUERY_VALUE = 64  # characters: a longer value of a named query parameter is served, never stored
 
@@ -125,15 +115,15 @@ def cached_page(
                     return await view(request, *args, **kwargs)
                 read = await sync_to_async(read_for_view)(page, request, kwargs)
                 if read.status == "hit":
-                    return serve_hit(read)
+                    return read.hit()
                 try:
                     response = await view(request, *args, **kwargs)
                     if hasattr(response, "render") and callable(response.render):
                         response = await sync_to_async(response.render)()
                 except BaseException:
-                    await sync_to_async(release)(read)
+                    await sync_to_async(read.release)()
                     raise
-                return await sync_to_async(_after_view)(read, request, response)
+                return await sync_to_async(finish_view)(read, request, response)
 
             markcoroutinefunction(wrapper)
         else:
@@ -144,13 +134,13 @@ def cached_page(
                     return view(request, *args, **kwargs)
                 read = read_for_view(page, request, kwargs)
                 if read.status == "hit":
-                    return serve_hit(read)
+                    return read.hit()
                 try:
                     response = _render(view(request, *args, **kwargs))
                 except BaseException:
-                    release(read)
+                    read.release()
                     raise
-                return _after_view(read, request, response)
+                return finish_view(read, request, response)
 
         page = CachedPage(template, view, tuple(query_params), vary_on_user, tuple(vary_on_headers), wrapper)
         _pages.append(page)
@@ -160,145 +150,32 @@ def cached_page(
     return decorator
 
 
-@dataclass
-class PageRead:
-    """One request's read of one variant: a hit, a lease to build under, or neither."""
-
-    page: CachedPage
-    key: str
-    variant: str | None
-    result: ReadResult
-    signed_in: bool = False
-    # Taken while a transaction held an older snapshot: the page may miss a write the lease saw invalidated.
-    snapshot_before_lease: bool = False
-    replicas: FollowedFill | None = None  # with read replicas: how this build reads and is stored
-
-    @property
-    def status(self) -> str:
-        return self.result.status
-
-    def end(self) -> None:
-        if self.replicas is not None:
-            self.replicas.end()
-
-
-def read_page(page: CachedPage, key: str, variant: str | None, *, signed_in: bool = False) -> PageRead:
-    """Read the variant; while another reader holds its lease, wait for its page (bounded)."""
-    if variant is None:
-        return PageRead(page, key, None, ReadResult("skip"), signed_in)
-    config = get_config()
-    store = get_store(config.cache_alias)
-    lease_ms = int(config.lease_timeout * 1000)
-    deadline = time.monotonic() + config.lease_wait
-    delay = 0.002
-    try:
-        if breaker.owes_catch_up:
-            catch_up()
-        while True:
-            result = store.read(key, variant, guarded=config.guarded, lease_ms=lease_ms)
-            if result.status != "wait":
-                older = result.status == "build" and snapshot_taken()
-                read = PageRead(page, key, variant, result, signed_in, snapshot_before_lease=older)
-                if result.token and config.replicas:
-                    read.replicas = FollowedFill(result.position)
-                return read
-            stats.count("wait")
-            if time.monotonic() >= deadline:
-                return PageRead(page, key, variant, ReadResult("wait"), signed_in)  # build, store nothing
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
-    except StoreUnavailable as error:
-        logger.warning("Redis unavailable, serving %s from the database: %s", key, error)
-        stats.count("redis_error")
-        return PageRead(page, key, variant, ReadResult("unavailable"), signed_in)
-
-
 def read_for_view(page: CachedPage, request: HttpRequest, kwargs: dict) -> PageRead:
-    """The request's read of the page: the front door's if it made one, else one made now."""
-    read = getattr(request, "_cache_sync_read", None)
-    if read is not None:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not read.signed_in:
+    """The request's read of the page: the front door's if it made one, else one made now (and held)."""
+    read = read_of(request)
+    user = getattr(request, "user", None)
+    signed_in = bool(user is not None and user.is_authenticated)
+    deferred = read is not None and read.deferred
+    if read is not None and not read.done:
+        if signed_in and not read.signed_in:
             # Signed in without the session cookie the front door knows (another auth scheme):
             # its lease was for the anonymous variant, which this page is not.
-            release(read)
-            request._cache_sync_read = None
+            read.release()
         else:
             return read
     match = getattr(request, "resolver_match", None)
-    user = getattr(request, "user", None)
-    signed_in = bool(user is not None and user.is_authenticated)
-    return read_page(page, page.key(kwargs), page.variant(request, match.route if match else ""), signed_in=signed_in)
+    read = PageRead.begin(
+        page, page.key(kwargs), page.variant(request, match.route if match else ""), signed_in=signed_in
+    )
+    read.deferred = deferred
+    hold(request, read)
+    return read
 
 
-def _after_view(read: PageRead, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    if getattr(request, "_cache_sync_front_door", False):
-        request._cache_sync_read = read  # the front door stores (and marks) once every middleware has run
-        request._cache_sync_view_ran = True
-        return mark(response, "miss")
-    store_or_release(read, request, response)
-    return keep_private(mark(response, "miss"), read)
-
-
-def store_or_release(read: PageRead, request: HttpRequest, response: HttpResponse) -> bool:
-    """Store the finished response under the lease if it may be stored, else free the lease."""
-    read.end()
-    if read.status != "build":
-        return False
-    reason = "snapshot" if read.snapshot_before_lease else refusal(request, response, read.page.keyed_headers)
-    if reason is not None:
-        stats.count("not_stored")
-        release(read)
-        return False
-    return _store(read, response)
-
-
-def _store(read: PageRead, response: HttpResponse) -> bool:
-    config = get_config()
-    try:
-        stored = get_store(config.cache_alias).store(
-            read.key,
-            read.variant,
-            encode_page(response),
-            token=read.result.token,
-            ttl_ms=int(config.timeout * 1000),
-            max_variants=config.max_variants,
-            # A page read from a replica behind the family's last invalidation is refused.
-            replayed=read.replicas.replayed_for_store() if read.replicas else "",
-        )
-    except StoreUnavailable as error:
-        logger.warning("Redis unavailable, %s not stored: %s", read.key, error)
-        stats.count("redis_error")
-        return False
-    # Refused: an invalidation took the lease since this page's database read (or the family is full).
-    stats.count("stored" if stored else "stale_set_prevented")
-    return stored
-
-
-def release(read: PageRead) -> None:
-    read.end()
-    if read.result.token:
-        with contextlib.suppress(StoreUnavailable):  # else the lease expires by itself
-            get_store(get_config().cache_alias).release(read.key, read.variant, read.result.token)
-
-
-def serve_hit(read: PageRead) -> HttpResponse:
-    return keep_private(mark(decode_page(read.result.page), "hit"), read)
-
-
-def mark(response: HttpResponse, status: str) -> HttpResponse:
-    stats.count(status)
-    response[CACHE_HEADER] = status
-    return response
-
-
-def keep_private(response: HttpResponse, read: PageRead) -> HttpResponse:
-    """A signed-in visitor's page is theirs: no shared cache (a CDN, a proxy) may keep it.
-    Added after the store decision, which refuses what a view itself marked private."""
-    if read.signed_in:
-        patch_cache_control(response, private=True)
-        patch_vary_headers(response, ("Cookie",))
-    return response
+def finish_view(read: PageRead, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """The view built the page: the front door finishes a read it took, else the read is finished now."""
+    response = read.built(response)
+    return response if read.deferred else read.finish(request, response)
 
 
 def _render(response: HttpResponse) -> HttpResponse:

@@ -12,7 +12,8 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.urls import get_resolver
 
 from . import stats
-from .pages import CachedPage, _pages, _render, read_page, route_of, store_or_release, user_fingerprint
+from .page_read import PageRead
+from .pages import CachedPage, _pages, _render, route_of, user_fingerprint
 from .signals import key_rebuilt
 
 
@@ -97,14 +98,16 @@ def rebuild_page(key: str) -> None:
         return
     page, kwargs = found
     request = page.anonymous_request(kwargs)
-    read = read_page(page, key, page.variant(request, route_of(request.path), anonymous=True))
-    stored = False
+    read = PageRead.begin(page, key, page.variant(request, route_of(request.path), anonymous=True))
     if read.status != "hit":  # a hit: another reader refilled it first
         try:
             response = _render(page.view(request, **kwargs))
         except Http404:
+            read.release()
             return
-        stored = store_or_release(read, request, response)
+        read.view_ran = True
+        read.finish(request, response)
+    stored = read.stored
     if stored:
         stats.count("rebuilt")
     key_rebuilt.send_robust(sender=CachedPage, key=key, stored=stored)

@@ -14,7 +14,6 @@ made here (a miss's lease) and stores the page after every middleware has run.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.conf import settings
@@ -31,7 +30,7 @@ def front_door(application):
     # Imported here: a project's wsgi.py imports this module before Django is set up.
     from . import stats
     from .front_door import READ_BEFORE_DJANGO, anonymous_read
-    from .page_bytes import CACHE_HEADER
+    from .page_bytes import CACHE_HEADER, split_page
 
     if not settings.MIDDLEWARE or settings.MIDDLEWARE[0] != MIDDLEWARE:
         raise ImproperlyConfigured(f"cache_sync.wsgi.front_door needs MIDDLEWARE[0] = {MIDDLEWARE!r}")
@@ -47,9 +46,8 @@ def front_door(application):
             environ[READ_BEFORE_DJANGO] = read
             return application(environ, start_response)
         stats.count("hit")
-        header_line, _, body = read.result.page.partition(b"\n")
-        headers = [*json.loads(header_line).items(), (CACHE_HEADER, "hit")]
-        start_response("200 OK", headers)
+        headers, body = split_page(read.result.page)
+        start_response("200 OK", [*headers.items(), (CACHE_HEADER, "hit")])
         return [b"" if request.method == "HEAD" else body]
 
     return serve

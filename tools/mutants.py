@@ -1,6 +1,7 @@
 """Break cache_sync on purpose, one guard at a time, and check that its own suite notices.
 
     python -m tools.mutants            # every mutant; exits 1 if one survives
+    python -m tools.mutants page_read front_door  # those whose file or name holds a word
     DATABASE_URL=postgres://... python -m tools.mutants  # on PostgreSQL (and its own mutants)
 
 Each mutant is a text replacement in a copy of the package (the working tree is
@@ -123,14 +124,14 @@ MUTANTS = [
     Mutant(
         "pages: with the front door, the decorator stores before the other middleware ran",
         "pages.py",
-        "    if getattr(request, \"_cache_sync_front_door\", False):\n        request._cache_sync_read = read",
-        "    if False:\n        request._cache_sync_read = read",
+        "    return response if read.deferred else read.finish(request, response)",
+        "    return read.finish(request, response)",
     ),
     Mutant(
         "front door: an answer from a middleware, not the view, is stored as the page",
-        "front_door.py",
-        'if getattr(request, "_cache_sync_view_ran", False):',
-        "if True:",
+        "page_read.py",
+        "        if not self.view_ran:\n            self.release()",
+        "        if False:\n            self.release()",
     ),
     Mutant(
         "storable: a Vary header the variant does not key on is ignored",
@@ -152,9 +153,9 @@ MUTANTS = [
     ),
     Mutant(
         "pages: signed-in pages are not marked private",
-        "pages.py",
-        "    if read.signed_in:\n        patch_cache_control(response, private=True)",
-        "    if False:\n        patch_cache_control(response, private=True)",
+        "page_read.py",
+        "        if self.signed_in:\n            patch_cache_control(response, private=True)",
+        "        if False:\n            patch_cache_control(response, private=True)",
     ),
     Mutant(
         "breaker: no circuit breaker (every request waits out a paused Redis)",
@@ -164,8 +165,8 @@ MUTANTS = [
     ),
     Mutant(
         "pages: a reader that saw Redis fail serves hits again without delivering the outbox first",
-        "pages.py",
-        "        if breaker.owes_catch_up:\n            catch_up()",
+        "page_read.py",
+        "            if breaker.owes_catch_up:\n                catch_up()",
         "",
     ),
     Mutant(
@@ -480,7 +481,7 @@ MUTANTS = [
     ),
     Mutant(
         "pages: a lease taken while a transaction holds an older snapshot stores its page",
-        "pages.py",
+        "page_read.py",
         'older = result.status == "build" and snapshot_taken()',
         "older = False",
     ),
@@ -505,8 +506,8 @@ MUTANTS = [
     Mutant(
         "pages: the decorator drops the signed-in lease the front door took",
         "pages.py",
-        "if user is not None and user.is_authenticated and not read.signed_in:",
-        "if user is not None and user.is_authenticated:",
+        "        if signed_in and not read.signed_in:",
+        "        if signed_in:",
     ),
     Mutant(
         "scripts: a page read from a replica behind the family's invalidation is stored",
@@ -650,18 +651,24 @@ def load_killers() -> dict[str, dict[str, str]]:
     return json.loads(KILLERS.read_text()) if KILLERS.exists() else {}
 
 
-def main() -> int:
+def main(words: list[str]) -> int:
     database = suite_database()
     all_killers = load_killers()
     killers = all_killers.get(database, {})
     survivors = 0
     mutants = [mutant for mutant in MUTANTS if mutant.database in ("", database)]
+    if words:
+        mutants = [mutant for mutant in mutants if any(word in f"{mutant.path} {mutant.name}" for word in words)]
     with tempfile.TemporaryDirectory(prefix="cache-sync-mutants-") as tmp:
         copy = prepare_copy(CONTROL, Path(tmp))
-        code, why = run_tests(copy, Path(tmp), ["tests"])
+        # A filtered run checks, unchanged, only the tests recorded as killing its mutants (if all are known).
+        chosen = {killers.get(mutant.name) for mutant in mutants}
+        control = sorted(chosen) if words and None not in chosen else ["tests"]
+        code, why = run_tests(copy, Path(tmp), control)
         if code != 0:
             raise SystemExit(f"The unchanged copy fails its suite, so mutants prove nothing: {why}")
-        if killers and run_tests(copy, Path(tmp), sorted(set(killers.values())))[0] != 0:
+        recorded = sorted({killers[mutant.name] for mutant in mutants if mutant.name in killers})
+        if recorded and run_tests(copy, Path(tmp), recorded)[0] != 0:
             print("The recorded killing tests do not all pass unchanged (renamed?): each mutant runs its suite")
             killers = {}
         for mutant in mutants:
@@ -676,4 +683,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,184 @@
+"""One request's read of one cached page, from the lookup to the store or the release: `PageRead`.
+
+    read = PageRead.begin(page, key, variant)   # a hit, a lease to build under, or neither
+    if read.status == "hit":
+        return read.hit()                        # the stored page
+    response = read.built(view(request))         # the view's page (X-Cache: miss)
+    return read.finish(request, response)        # stored if it may be, else the lease freed
+
+Whoever handles the request holds its read as `request.cache_sync` (`REQUEST_ATTRIBUTE`):
+the front door sets it on every request it sees (None when the request reads no cached page),
+and the decorator sets it when it makes the read itself. A read the front door took is
+`deferred`: the decorator builds under it, and the front door finishes it after every other
+middleware has run, so what they add (a cookie, `Vary`) counts in the store decision.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
+
+from . import stats
+from .breaker import StoreUnavailable, breaker
+from .conf import get_config
+from .delivery import catch_up
+from .page_bytes import CACHE_HEADER, decode_page, encode_page
+from .replicas import FollowedFill
+from .storable import refusal, snapshot_taken
+from .store import ReadResult, get_store
+
+if TYPE_CHECKING:
+    from .pages import CachedPage
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ATTRIBUTE = "cache_sync"
+
+
+@dataclass(eq=False)
+class PageRead:
+    """One read of one variant: a hit, a lease to build under ("build"), or neither ("wait", "skip",
+    "unavailable": build and store nothing)."""
+
+    page: CachedPage
+    key: str
+    variant: str | None
+    result: ReadResult
+    signed_in: bool = False
+    # Taken while a transaction held an older snapshot: the page may miss a write the lease saw invalidated.
+    snapshot_before_lease: bool = False
+    replicas: FollowedFill | None = None  # with read replicas: how this build reads and is stored
+    deferred: bool = False  # taken by the front door, which finishes it once every middleware has run
+    view_ran: bool = False  # the response to finish is the view's page, not another middleware's answer
+    stored: bool = False
+    done: bool = False  # stored or released: finishing again does nothing
+
+    @classmethod
+    def begin(cls, page: CachedPage, key: str, variant: str | None, *, signed_in: bool = False) -> PageRead:
+        """Read the variant; while another reader holds its lease, wait for its page (bounded)."""
+        if variant is None:
+            return cls(page, key, None, ReadResult("skip"), signed_in)
+        config = get_config()
+        store = get_store(config.cache_alias)
+        lease_ms = int(config.lease_timeout * 1000)
+        deadline = time.monotonic() + config.lease_wait
+        delay = 0.002
+        try:
+            if breaker.owes_catch_up:
+                catch_up()
+            while True:
+                result = store.read(key, variant, guarded=config.guarded, lease_ms=lease_ms)
+                if result.status != "wait":
+                    older = result.status == "build" and snapshot_taken()
+                    read = cls(page, key, variant, result, signed_in, snapshot_before_lease=older)
+                    if result.token and config.replicas:
+                        read.replicas = FollowedFill(result.position)
+                    return read
+                stats.count("wait")
+                if time.monotonic() >= deadline:
+                    return cls(page, key, variant, ReadResult("wait"), signed_in)  # build, store nothing
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        except StoreUnavailable as error:
+            logger.warning("Redis unavailable, serving %s from the database: %s", key, error)
+            stats.count("redis_error")
+            return cls(page, key, variant, ReadResult("unavailable"), signed_in)
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+    def hit(self) -> HttpResponse:
+        """The stored page, as this visitor is served it."""
+        return self._keep_private(mark(decode_page(self.result.page), "hit"))
+
+    def built(self, response: HttpResponse) -> HttpResponse:
+        """The view's response: the page to finish (stored by `finish`, here or at the front door)."""
+        self.view_ran = True
+        return mark(response, "miss")
+
+    def finish(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """Store the finished response under the lease if it is the view's page and may be stored,
+        else free the lease; returns the response as the visitor gets it."""
+        if self.done:
+            return response
+        if not self.view_ran:
+            self.release()  # a middleware answered instead of the view: that answer is not the page
+            return response
+        self._end()
+        if self.status == "build":
+            reason = "snapshot" if self.snapshot_before_lease else refusal(request, response, self.page.keyed_headers)
+            if reason is None:
+                self.stored = self._store(response)
+            else:
+                stats.count("not_stored")
+                self._free_lease()
+        return self._keep_private(response)
+
+    def release(self) -> None:
+        """Free the lease without storing (the build failed, or what was built is not the page)."""
+        if not self.done:
+            self._end()
+            self._free_lease()
+
+    def _end(self) -> None:
+        self.done = True
+        if self.replicas is not None:
+            self.replicas.end()
+
+    def _free_lease(self) -> None:
+        if self.result.token:
+            with contextlib.suppress(StoreUnavailable):  # else the lease expires by itself
+                get_store(get_config().cache_alias).release(self.key, self.variant or "", self.result.token)
+
+    def _store(self, response: HttpResponse) -> bool:
+        config = get_config()
+        try:
+            stored = get_store(config.cache_alias).store(
+                self.key,
+                self.variant or "",
+                encode_page(response),
+                token=self.result.token,
+                ttl_ms=int(config.timeout * 1000),
+                max_variants=config.max_variants,
+                # A page read from a replica behind the family's last invalidation is refused.
+                replayed=self.replicas.replayed_for_store() if self.replicas else "",
+            )
+        except StoreUnavailable as error:
+            logger.warning("Redis unavailable, %s not stored: %s", self.key, error)
+            stats.count("redis_error")
+            return False
+        # Refused: an invalidation took the lease since this page's database read (or the family is full).
+        stats.count("stored" if stored else "stale_set_prevented")
+        return bool(stored)
+
+    def _keep_private(self, response: HttpResponse) -> HttpResponse:
+        """A signed-in visitor's page is theirs: no shared cache (a CDN, a proxy) may keep it.
+        Added after the store decision, which refuses what a view itself marked private."""
+        if self.signed_in:
+            patch_cache_control(response, private=True)
+            patch_vary_headers(response, ("Cookie",))
+        return response
+
+
+def read_of(request: HttpRequest) -> PageRead | None:
+    """The request's read (`request.cache_sync`), if one was made."""
+    read: PageRead | None = getattr(request, REQUEST_ATTRIBUTE, None)
+    return read
+
+
+def hold(request: HttpRequest, read: PageRead | None) -> PageRead | None:
+    setattr(request, REQUEST_ATTRIBUTE, read)
+    return read
+
+
+def mark(response: HttpResponse, status: str) -> HttpResponse:
+    stats.count(status)
+    response[CACHE_HEADER] = status
+    return response
