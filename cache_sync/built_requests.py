@@ -1,5 +1,9 @@
 """Requests that cache_sync builds itself, to rebuild, warm and verify pages as an anonymous visitor sees them.
 
+A rebuilt or warmed page goes through the site's whole MIDDLEWARE chain (`through_site`),
+as a visitor's request does, so it is stored with the same headers (`X-Frame-Options`,
+`Referrer-Policy`, `Vary`, ...) and under the same store rules, at the front door.
+
 Built here rather than with `django.test.RequestFactory` (runtime code must not
 depend on the test tools), with the scheme and host of `CACHE_SYNC['BASE_URL']`,
 else the first plain host of ALLOWED_HOSTS: a page that builds absolute URLs
@@ -12,7 +16,9 @@ from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
-from django.http import HttpRequest
+from django.core.handlers.base import BaseHandler
+from django.http import HttpRequest, HttpResponse
+from django.urls import get_urlconf, set_urlconf
 
 from .conf import get_config
 
@@ -53,3 +59,24 @@ def anonymous_request(path: str = "/") -> HttpRequest:
 
         request.user = AnonymousUser()
     return request
+
+
+_handlers: dict[tuple[str, ...], BaseHandler] = {}
+
+
+def through_site(request: HttpRequest) -> HttpResponse:
+    """The response to `request` from the site's middleware chain and view, as Django's handler gives it.
+
+    No request signals are sent (a rebuild runs inside another request's commit, whose database
+    connections `request_finished` would close), and the response is not closed, for the same reason.
+    """
+    middleware = tuple(settings.MIDDLEWARE)
+    handler = _handlers.get(middleware)
+    if handler is None:
+        handler = _handlers[middleware] = BaseHandler()
+        handler.load_middleware()
+    urlconf = get_urlconf()
+    try:
+        return handler.get_response(request)
+    finally:
+        set_urlconf(urlconf)  # get_response sets the ROOT_URLCONF for this thread

@@ -46,7 +46,10 @@ class CachedPage:
         return self.template.text.format(**kwargs) if self.template.paths else self.template.text
 
     def variant(self, request: HttpRequest, route: str, *, anonymous: bool = False) -> str | None:
-        """The variant's name in the family, or None when the request must not be stored (an odd query)."""
+        """The variant's name in the family, or None when the request must not be stored (an odd query,
+        a session holding more than a login: a cart, a "recently viewed" list is that visitor's alone)."""
+        if not anonymous and session_holds_data(request):
+            return None
         visitor = "anon"
         user = None if anonymous else getattr(request, "user", None)
         if self.vary_on_user and user is not None and user.is_authenticated:
@@ -89,6 +92,16 @@ def user_fingerprint(user) -> str:
     names = get_config().user_fields or (user.USERNAME_FIELD,)
     values = "\x1f".join(str(getattr(user, name, "")) for name in names)
     return hashlib.blake2b(values.encode(), digest_size=6).hexdigest()
+
+
+# What a login keeps in the session (django.contrib.auth), and its expiry: shown on no page.
+SESSION_KEYS_OF_A_LOGIN = frozenset({"_auth_user_id", "_auth_user_backend", "_auth_user_hash", "_session_expiry"})
+
+
+def session_holds_data(request: HttpRequest) -> bool:
+    """Whether the visitor's session holds anything a page could show (loads it: a query without a cache)."""
+    session = getattr(request, "session", None)
+    return session is not None and not SESSION_KEYS_OF_A_LOGIN.issuperset(session.keys())
 
 
 _pages: list[CachedPage] = []

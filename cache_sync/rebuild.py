@@ -12,7 +12,9 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.urls import get_resolver
 
 from . import stats
-from .page_read import PageRead
+from .built_requests import through_site
+from .front_door import cached_view_at
+from .page_read import PageRead, read_of
 from .pages import CachedPage, _pages, _render, route_of, user_fingerprint
 from .signals import key_rebuilt
 
@@ -92,22 +94,29 @@ def rebuild_pages(sender, rebuild: tuple[str, ...] = (), **kwargs) -> None:
 
 
 def rebuild_page(key: str) -> None:
-    """Refill `key` as an anonymous visitor sees it, under the same guard as reads."""
+    """Refill `key` as an anonymous visitor sees it, through the site's middleware and the same guard as reads."""
     found = find_page(key)
     if found is None:
         return
     page, kwargs = found
     request = page.anonymous_request(kwargs)
-    read = PageRead.begin(page, key, page.variant(request, route_of(request.path), anonymous=True))
-    if read.status != "hit":  # a hit: another reader refilled it first
-        try:
-            response = _render(page.view(request, **kwargs))
-        except Http404:
-            read.release()
+    match = cached_view_at(request.path_info)
+    if match is not None and match.func is page.endpoint:
+        response = through_site(request)  # read, built and stored as a visitor's miss is
+        read = read_of(request)
+        if response.status_code == 404:
             return
-        read.view_ran = True
-        read.finish(request, response)
-    stored = read.stored
+    else:  # its URL cannot be reversed: the view alone, at "/"
+        read = PageRead.begin(page, key, page.variant(request, route_of(request.path), anonymous=True))
+        if read.status != "hit":  # a hit: another reader refilled it first
+            try:
+                response = _render(page.view(request, **kwargs))
+            except Http404:
+                read.release()
+                return
+            read.view_ran = True
+            read.finish(request, response)
+    stored = read is not None and read.stored
     if stored:
         stats.count("rebuilt")
     key_rebuilt.send_robust(sender=CachedPage, key=key, stored=stored)

@@ -140,6 +140,18 @@ MUTANTS = [
         'if "*" in vary:',
     ),
     Mutant(
+        "pages: a visitor's session content (an anonymous basket) is stored as the shared page",
+        "pages.py",
+        "        if not anonymous and session_holds_data(request):\n            return None\n",
+        "",
+    ),
+    Mutant(
+        "rebuild: a rebuilt or warmed page is built by its view alone, without the middleware's headers",
+        "rebuild.py",
+        "if match is not None and match.func is page.endpoint:",
+        "if False:",
+    ),
+    Mutant(
         "pages: the variant leaves out the URL pattern",
         "pages.py",
         'return "|".join([route, visitor, urlencode(query), *headers])',

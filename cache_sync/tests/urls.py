@@ -19,4 +19,6 @@ urlpatterns = [
     path("greetings/<slug:name>/", views.greeting),
     path("rename/<slug:slug>/", views.rename_book),
     path("uncached-books/<slug:slug>/", views.book_uncached),
+    path("baskets/<slug:name>/", views.basket),
+    path("baskets/<slug:name>/add/", views.add_to_basket),
 ]

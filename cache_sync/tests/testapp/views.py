@@ -91,3 +91,15 @@ def rename_book(request, slug):
 
 def book_uncached(request, slug):
     return HttpResponse(get_object_or_404(Book, slug=slug).title)
+
+
+@cached_page("basket:{name}")
+def basket(request, name):
+    """Shows what this visitor keeps in their session, signed in or not: never a stranger's page."""
+    return HttpResponse(f"{name} basket: {','.join(request.session.get('basket', [])) or 'empty'}")
+
+
+@require_POST
+def add_to_basket(request, name):
+    request.session["basket"] = [*request.session.get("basket", []), request.POST["item"]]
+    return HttpResponse(f"added to {name}")
