@@ -101,7 +101,7 @@ class FrontDoorMiddleware:
         if read is None:
             return None
         if read.status == "hit":
-            return read.hit()
+            return read.hit(request)
         read.deferred = True
         return None
 
@@ -114,7 +114,7 @@ class FrontDoorMiddleware:
             return None
         read = read_for_view(page, request, view_kwargs)  # loads the session now, outside any transaction
         if read.status == "hit":
-            return read.hit()
+            return read.hit(request)
         read.deferred = True
         return None
 

@@ -1,27 +1,42 @@
-"""A response as bytes in Redis and back: its headers (JSON, one line) and its body."""
+"""A response as bytes in Redis and back: its headers (JSON, one line) and its body.
+
+The header line also says, under a name no header can have, whether the page shows what
+the session holds (session_reads.py).
+"""
 
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 from django.http import HttpResponse
 
 CACHE_HEADER = "X-Cache"
+_READS_SESSION = " reads session"  # a space: never a header's name
 _NOT_STORED = {"set-cookie", CACHE_HEADER.lower()}
 
 
-def encode_page(response: HttpResponse) -> bytes:
-    headers = {name: value for name, value in response.items() if name.lower() not in _NOT_STORED}
+class StoredPage(NamedTuple):
+    headers: dict[str, str]
+    body: bytes
+    reads_session: bool
+
+
+def encode_page(response: HttpResponse, *, reads_session: bool = False) -> bytes:
+    headers: dict[str, object] = {name: value for name, value in response.items() if name.lower() not in _NOT_STORED}
+    if reads_session:
+        headers[_READS_SESSION] = True
     return json.dumps(headers).encode() + b"\n" + response.content
 
 
-def split_page(page: bytes) -> tuple[dict[str, str], bytes]:
-    """The stored headers and body (the one reader of the format)."""
+def split_page(page: bytes) -> StoredPage:
+    """The stored headers, body and session mark (the one reader of the format)."""
     header_line, _, content = page.partition(b"\n")
-    headers: dict[str, str] = json.loads(header_line)
-    return headers, content
+    headers = json.loads(header_line)
+    reads_session = bool(headers.pop(_READS_SESSION, False))
+    return StoredPage(headers, content, reads_session)
 
 
 def decode_page(page: bytes) -> HttpResponse:
-    headers, content = split_page(page)
-    return HttpResponse(content, headers=headers)
+    stored = split_page(page)
+    return HttpResponse(stored.body, headers=stored.headers)

@@ -2,7 +2,7 @@
 
     read = PageRead.begin(page, key, variant)   # a hit, a lease to build under, or neither
     if read.status == "hit":
-        return read.hit()                        # the stored page
+        return read.hit(request)                 # the stored page (or 304: If-None-Match)
     response = read.built(view(request))         # the view's page (X-Cache: miss)
     return read.finish(request, response)        # stored if it may be, else the lease freed
 
@@ -28,8 +28,10 @@ from . import stats
 from .breaker import StoreUnavailable, breaker
 from .conf import get_config
 from .delivery import catch_up
-from .page_bytes import CACHE_HEADER, decode_page, encode_page
+from .etags import not_modified, page_etag
+from .page_bytes import CACHE_HEADER, decode_page, encode_page, split_page
 from .replicas import FollowedFill
+from .session_reads import holds_data
 from .storable import refusal, snapshot_taken
 from .store import ReadResult, get_store
 
@@ -56,6 +58,7 @@ class PageRead:
     replicas: FollowedFill | None = None  # with read replicas: how this build reads and is stored
     deferred: bool = False  # taken by the front door, which finishes it once every middleware has run
     view_ran: bool = False  # the response to finish is the view's page, not another middleware's answer
+    shows_session: bool = False  # the view read what the session holds (session_reads.py)
     stored: bool = False
     done: bool = False  # stored or released: finishing again does nothing
 
@@ -94,13 +97,21 @@ class PageRead:
     def status(self) -> str:
         return self.result.status
 
-    def hit(self) -> HttpResponse:
-        """The stored page, as this visitor is served it."""
-        return self._keep_private(mark(decode_page(self.result.page), "hit"))
+    def hit(self, request: HttpRequest) -> HttpResponse:
+        """The stored page, as this visitor is served it (304 if they hold it already: If-None-Match)."""
+        return not_modified(request, self._keep_private(mark(decode_page(self.result.page), "hit")))
 
-    def built(self, response: HttpResponse) -> HttpResponse:
+    def for_visitor(self, request: HttpRequest) -> PageRead:
+        """This read, unless it is a hit of a page that shows the session, for a visitor whose session
+        holds data: that page was built for an empty session, so this visitor's is built for them."""
+        if self.status == "hit" and split_page(self.result.page).reads_session and holds_data(request):
+            self.result = ReadResult("skip")
+        return self
+
+    def built(self, response: HttpResponse, *, shows_session: bool = False) -> HttpResponse:
         """The view's response: the page to finish (stored by `finish`, here or at the front door)."""
         self.view_ran = True
+        self.shows_session = shows_session
         return mark(response, "miss")
 
     def finish(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
@@ -114,7 +125,11 @@ class PageRead:
         self._end()
         if self.status == "build":
             reason = "snapshot" if self.snapshot_before_lease else refusal(request, response, self.page.keyed_headers)
+            if reason is None and self.shows_session and holds_data(request):
+                reason = "session"  # a basket, a "recently viewed" list: this visitor's alone
             if reason is None:
+                if not response.has_header("ETag"):
+                    response["ETag"] = page_etag(self.variant or "", response)
                 self.stored = self._store(response)
             else:
                 stats.count("not_stored")
@@ -143,7 +158,7 @@ class PageRead:
             stored = get_store(config.cache_alias).store(
                 self.key,
                 self.variant or "",
-                encode_page(response),
+                encode_page(response, reads_session=self.shows_session),
                 token=self.result.token,
                 ttl_ms=int(config.timeout * 1000),
                 max_variants=config.max_variants,

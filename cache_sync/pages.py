@@ -29,6 +29,7 @@ from .built_requests import anonymous_request
 from .conf import get_config
 from .keys import KeyTemplate
 from .page_read import PageRead, hold, read_of
+from .session_reads import noting_session_reads
 
 MAX_QUERY_VALUE = 64  # characters: a longer value of a named query parameter is served, never stored
 
@@ -46,10 +47,7 @@ class CachedPage:
         return self.template.text.format(**kwargs) if self.template.paths else self.template.text
 
     def variant(self, request: HttpRequest, route: str, *, anonymous: bool = False) -> str | None:
-        """The variant's name in the family, or None when the request must not be stored (an odd query,
-        a session holding more than a login: a cart, a "recently viewed" list is that visitor's alone)."""
-        if not anonymous and session_holds_data(request):
-            return None
+        """The variant's name in the family, or None when the request must not be stored (an odd query)."""
         visitor = "anon"
         user = None if anonymous else getattr(request, "user", None)
         if self.vary_on_user and user is not None and user.is_authenticated:
@@ -94,16 +92,6 @@ def user_fingerprint(user) -> str:
     return hashlib.blake2b(values.encode(), digest_size=6).hexdigest()
 
 
-# What a login keeps in the session (django.contrib.auth), and its expiry: shown on no page.
-SESSION_KEYS_OF_A_LOGIN = frozenset({"_auth_user_id", "_auth_user_backend", "_auth_user_hash", "_session_expiry"})
-
-
-def session_holds_data(request: HttpRequest) -> bool:
-    """Whether the visitor's session holds anything a page could show (loads it: a query without a cache)."""
-    session = getattr(request, "session", None)
-    return session is not None and not SESSION_KEYS_OF_A_LOGIN.issuperset(session.keys())
-
-
 _pages: list[CachedPage] = []
 
 
@@ -128,15 +116,16 @@ def cached_page(
                     return await view(request, *args, **kwargs)
                 read = await sync_to_async(read_for_view)(page, request, kwargs)
                 if read.status == "hit":
-                    return read.hit()
+                    return read.hit(request)
                 try:
-                    response = await view(request, *args, **kwargs)
-                    if hasattr(response, "render") and callable(response.render):
-                        response = await sync_to_async(response.render)()
+                    with noting_session_reads(request) as shows_session:
+                        response = await view(request, *args, **kwargs)
+                        if hasattr(response, "render") and callable(response.render):
+                            response = await sync_to_async(response.render)()
                 except BaseException:
                     await sync_to_async(read.release)()
                     raise
-                return await sync_to_async(finish_view)(read, request, response)
+                return await sync_to_async(finish_view)(read, request, response, shows_session())
 
             markcoroutinefunction(wrapper)
         else:
@@ -147,13 +136,14 @@ def cached_page(
                     return view(request, *args, **kwargs)
                 read = read_for_view(page, request, kwargs)
                 if read.status == "hit":
-                    return read.hit()
+                    return read.hit(request)
                 try:
-                    response = _render(view(request, *args, **kwargs))
+                    with noting_session_reads(request) as shows_session:
+                        response = _render(view(request, *args, **kwargs))
                 except BaseException:
                     read.release()
                     raise
-                return finish_view(read, request, response)
+                return finish_view(read, request, response, shows_session())
 
         page = CachedPage(template, view, tuple(query_params), vary_on_user, tuple(vary_on_headers), wrapper)
         _pages.append(page)
@@ -175,19 +165,19 @@ def read_for_view(page: CachedPage, request: HttpRequest, kwargs: dict) -> PageR
             # its lease was for the anonymous variant, which this page is not.
             read.release()
         else:
-            return read
+            return read.for_visitor(request)
     match = getattr(request, "resolver_match", None)
     read = PageRead.begin(
         page, page.key(kwargs), page.variant(request, match.route if match else ""), signed_in=signed_in
     )
     read.deferred = deferred
     hold(request, read)
-    return read
+    return read.for_visitor(request)
 
 
-def finish_view(read: PageRead, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+def finish_view(read: PageRead, request: HttpRequest, response: HttpResponse, shows_session: bool) -> HttpResponse:
     """The view built the page: the front door finishes a read it took, else the read is finished now."""
-    response = read.built(response)
+    response = read.built(response, shows_session=shows_session)
     return response if read.deferred else read.finish(request, response)
 
 

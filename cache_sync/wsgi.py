@@ -45,9 +45,13 @@ def front_door(application):
         if read is None or read.status != "hit":
             environ[READ_BEFORE_DJANGO] = read
             return application(environ, start_response)
+        if "HTTP_IF_NONE_MATCH" in environ:  # a 304 if the visitor holds this page already
+            response = read.hit(request)
+            start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+            return [b"" if request.method == "HEAD" else response.content]
         stats.count("hit")
-        headers, body = split_page(read.result.page)
-        start_response("200 OK", [*headers.items(), (CACHE_HEADER, "hit")])
-        return [b"" if request.method == "HEAD" else body]
+        stored = split_page(read.result.page)
+        start_response("200 OK", [*stored.headers.items(), (CACHE_HEADER, "hit")])
+        return [b"" if request.method == "HEAD" else stored.body]
 
     return serve

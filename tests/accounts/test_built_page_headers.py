@@ -14,7 +14,7 @@ from accounts.models import User
 pytestmark = pytest.mark.django_db(transaction=True)  # cache_sync invalidates on real commits
 
 SECURITY_HEADERS = ("X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy")
-SHOWN_DATA = ("X-Cache", "Content-Length", "X-Data-Version")  # what differs with the page's data
+SHOWN_DATA = ("X-Cache", "Content-Length", "X-Data-Version", "ETag")  # what differs with the page's data
 
 
 def same_headers(one: dict[str, str], other: dict[str, str]) -> bool:
