@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from django.apps import apps
 from django.conf import settings
 from django.core.handlers.base import BaseHandler
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import get_urlconf, set_urlconf
 
 from .conf import get_config
@@ -64,7 +64,7 @@ def anonymous_request(path: str = "/") -> HttpRequest:
 _handlers: dict[tuple[str, ...], BaseHandler] = {}
 
 
-def through_site(request: HttpRequest) -> HttpResponse:
+def through_site(request: HttpRequest) -> HttpResponseBase:
     """The response to `request` from the site's middleware chain and view, as Django's handler gives it.
 
     No request signals are sent (a rebuild runs inside another request's commit, whose database

@@ -10,7 +10,7 @@ such a page built for them, and it is not stored (page_read.py).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from django.contrib.sessions.backends.base import SessionBase
@@ -20,6 +20,9 @@ from django.http import HttpRequest
 # storage (a page that shows a message is never stored: storable.py): no page shows them.
 UNSHOWN_KEYS = frozenset({"_auth_user_id", "_auth_user_backend", "_auth_user_hash", "_session_expiry", "_messages"})
 _EVERY_KEY = "\0every key"
+# Where SessionBase keeps the loaded data, which every read goes through (not in its public API,
+# unchanged since Django 1.4): the one private name cache_sync relies on here.
+_DATA = "_session_cache"
 
 
 class _NotingReads(dict[str, Any]):
@@ -75,7 +78,7 @@ def holds_data(request: HttpRequest) -> bool:
     """Whether the visitor's session holds anything a page could show (loads it, leaving `accessed` as it was)."""
     session = getattr(request, "session", None)
     if not isinstance(session, SessionBase):  # none, or a plain mapping (a test's RequestFactory request)
-        return bool(session) and not UNSHOWN_KEYS.issuperset(session.keys())
+        return isinstance(session, Mapping) and not UNSHOWN_KEYS.issuperset(session.keys())
     accessed = session.accessed
     try:
         return not UNSHOWN_KEYS.issuperset(session.keys())
@@ -90,12 +93,12 @@ def noting_session_reads(request: HttpRequest) -> Iterator[Callable[[], bool]]:
     if not isinstance(session, SessionBase):
         yield lambda: False
         return
-    holds_data(request)  # loads the data, which SessionBase keeps in `_session_cache`
-    noted = _NotingReads(session._session_cache)
-    session._session_cache = noted
+    holds_data(request)  # loads the data
+    noted = _NotingReads(getattr(session, _DATA))
+    setattr(session, _DATA, noted)
     try:
         yield lambda: bool(noted.reads - UNSHOWN_KEYS)
     finally:
         noted.noting = False
-        if session._session_cache is noted:  # unless the view replaced it (flush, a new login)
-            session._session_cache = dict(noted)
+        if getattr(session, _DATA, None) is noted:  # unless the view replaced it (flush, a new login)
+            setattr(session, _DATA, dict(noted))
