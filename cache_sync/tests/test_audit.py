@@ -55,6 +55,12 @@ def test_a_relation_missing_from_related_is_named_with_the_one_to_add(settings, 
     assert "'related': {'books': ['book:{slug}']}" in finding.message
 
 
+def test_a_loaded_row_is_judged_by_the_keys_it_renders(settings, odes):
+    # `book:{title}` has the page's shape (book:*) but renders book:Odes, never book:odes.
+    rules(settings, **{"testapp.Book": {**RULES["testapp.Book"], "keys": ["book:{title}", "shelf:{shelf.slug}"]}})
+    assert findings("/on-shelf/odes/") == [("related", "testapp.Book")]
+
+
 def test_a_table_read_without_rows_is_judged_by_the_shape_of_the_keys(settings, odes):
     # The shelf page lists its books' titles (values_list: no Book row is loaded).
     assert findings("/shelves/poetry/") == []
