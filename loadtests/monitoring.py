@@ -212,7 +212,7 @@ def plot_metrics(results: dict[str, dict], path: Path) -> None:
     modes = [mode for mode, result in results.items() if result.get("metrics_series")]
     if not modes:
         return
-    fig, axes = plt.subplots(2, len(modes), figsize=(5 * len(modes), 6), squeeze=False, sharex="col")
+    fig, axes = plt.subplots(2, len(modes), figsize=(max(8, 5 * len(modes)), 6), squeeze=False, sharex="col")
     for column, mode in enumerate(modes):
         series = results[mode]["metrics_series"]
         top, bottom = axes[0][column], axes[1][column]
