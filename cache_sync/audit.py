@@ -17,13 +17,15 @@ A many-to-many table counts as a read of the model that declares the field.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 from urllib.parse import urlsplit
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, models, transaction
-from django.http import Http404, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.urls import Resolver404, get_resolver, resolve
 
 from .api import keys_for
@@ -80,7 +82,8 @@ def audit_url(url: str) -> PageAudit:
     request.GET = QueryDict(parts.query)
     with recording_reads() as reads, transaction.atomic():
         try:
-            view = async_to_sync(page.view) if iscoroutinefunction(page.view) else page.view
+            inner = cast(Callable[..., HttpResponse], page.view)
+            view = async_to_sync(inner) if iscoroutinefunction(inner) else inner
             response = _render(view(request, *match.args, **match.kwargs))
             if response.status_code != 200:
                 result.error = f"answered {response.status_code}"
@@ -110,8 +113,8 @@ def analyse(result: PageAudit, template: KeyTemplate, reads: Reads) -> None:
             continue
         tables_read.add(model)
         fields_read[model] |= {names[c] for c in reads.columns.get(table, ()) if c in names}
-    for model, names in reads.attributes.items():
-        fields_read[model] |= names
+    for model, attributes in reads.attributes.items():
+        fields_read[model] |= attributes
     instances: dict[type[models.Model], list[models.Model]] = defaultdict(list)
     for instance in reads.instances:
         instances[type(instance)].append(instance)

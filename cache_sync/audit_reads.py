@@ -107,7 +107,7 @@ def recording_reads() -> Iterator[Reads]:
     original_from_db = models.Model.__dict__["from_db"]
 
     def from_db(cls: type[models.Model], db: str | None, field_names: Any, values: Any) -> models.Model:
-        instance = original_from_db.__func__(cls, db, field_names, values)
+        instance: models.Model = original_from_db.__func__(cls, db, field_names, values)
         reads.instances.append(instance)
         return instance
 
