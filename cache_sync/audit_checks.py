@@ -21,8 +21,8 @@ def audit_enabled() -> bool:
 
 
 def check_rule_audit(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    if not audit_enabled() or not _tables_exist():
-        return []  # before the first migrate there is nothing to render
+    if not audit_enabled() or not get_config().rules or not _tables_exist():
+        return []  # no rule yet, or before the first migrate: nothing to render
     from .audit import audit_url, site_urls, uncovered
 
     try:

@@ -62,7 +62,12 @@ def _all_columns(table: str) -> set[str]:
 
 
 def models_by_table() -> dict[str, type[models.Model]]:
-    return {model._meta.db_table: model for model in apps.get_models(include_auto_created=True)}
+    """Each table's concrete model (a proxy shares its table, and names no rows of its own)."""
+    found: dict[str, type[models.Model]] = {}
+    for model in apps.get_models(include_auto_created=True):
+        if not model._meta.proxy:
+            found.setdefault(model._meta.db_table, model)
+    return found
 
 
 class _RecordingAttribute:

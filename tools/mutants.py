@@ -613,6 +613,12 @@ MUTANTS = [
         "                pass\n",
     ),
     Mutant(
+        "audit_reads: a proxy registered later takes its concrete model's table",
+        "audit_reads.py",
+        "        if not model._meta.proxy:\n            found.setdefault(model._meta.db_table, model)\n",
+        "        found[model._meta.db_table] = model\n",
+    ),
+    Mutant(
         "audit_checks: W040 renders pages outside DEBUG though not asked to",
         "audit_checks.py",
         "return bool(settings.DEBUG if asked is None else asked)",

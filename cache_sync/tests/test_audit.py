@@ -3,6 +3,7 @@
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db.models.query_utils import DeferredAttribute
 
@@ -100,6 +101,19 @@ def test_audit_ignore_accepts_named_models_and_fields(settings, odes):
         **{"testapp.Book": {**RULES["testapp.Book"], "fields": ["slug", "shelf", "tags"]}},
     )
     assert findings("/on-shelf/odes/") == []
+
+
+def test_a_proxy_sharing_a_table_is_no_model_of_its_own(odes):
+    class HardbackBook(Book):
+        class Meta:
+            proxy = True
+            app_label = "testapp"
+
+    try:
+        assert set(audit_url("/on-shelf/odes/").rows) == {"testapp.Book", "testapp.Shelf"}
+    finally:
+        apps.all_models["testapp"].pop("hardbackbook")
+        apps.clear_cache()
 
 
 def test_recording_leaves_the_models_as_they_were(odes):
