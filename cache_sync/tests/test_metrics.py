@@ -1,6 +1,7 @@
 """`/metrics`: cache_sync's counts, outbox and relay state for Prometheus, to local or staff clients only."""
 
 import importlib
+import sys
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -123,3 +124,10 @@ def test_metrics_path_setting_moves_the_url(settings):
     finally:
         settings.CACHE_SYNC = CACHE_SYNC
         reload_urls()
+
+
+def test_without_prometheus_client_the_urlconf_loads_and_metrics_say_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cache_sync.metrics", None)  # import fails as if it were missing
+    response = Client().get("/metrics")
+    assert response.status_code == 501
+    assert b"install prometheus-client" in response.content
