@@ -1,4 +1,4 @@
-"""`manage.py cache_sync`: rules, stats, explain, invalidate, warm, verify; install-triggers and relay."""
+"""`manage.py cache_sync`: rules, stats, explain, invalidate, warm, verify, install-triggers, relay, audit..."""
 
 from __future__ import annotations
 
