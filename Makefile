@@ -53,6 +53,11 @@ mutants: $(VENV)/.dev
 loadtest: $(VENV)/.loadtest
 	$(STACK) exec -- $(PY) -m loadtests.run $(LOADTEST_ARGS)
 
+# A million checked reads of `sync` within 30 minutes (loadtests/soak.py); SOAK_ARGS="--minutes 3 --reads 50000".
+.PHONY: soak
+soak: $(VENV)/.loadtest
+	$(STACK) exec -- $(PY) -m loadtests.soak $(SOAK_ARGS)
+
 # Locust's web UI against a site, database and Redis of its own (never the dev data).
 loadtest-ui: $(VENV)/.loadtest
 	$(PY) -m loadtests.ui $(LOADTEST_UI_ARGS)

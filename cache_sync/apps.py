@@ -26,6 +26,7 @@ class CacheSyncConfig(AppConfig):
     verbose_name = "Cache sync"
 
     def ready(self) -> None:
+        from . import audit_checks
         from .checks import check_cache_sync, check_relay_heartbeat, check_triggers, check_triggers_fire
         from .rebuild import rebuild_pages
         from .receivers import connect_receivers
@@ -37,6 +38,7 @@ class CacheSyncConfig(AppConfig):
         register(check_triggers, Tags.database)
         register(check_triggers_fire, Tags.database)
         register(check_relay_heartbeat, Tags.database, deploy=True)
+        register(audit_checks.check_rule_audit, "cache_sync_audit")  # W040: renders pages, own module
         connect_receivers()
         follow_schema_in_migrations(SUPPORTED_VENDORS)
         post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="cache_sync:install_triggers")

@@ -16,6 +16,14 @@ from .keys import KeyTemplate, TemplateSyntaxError
 
 ACTIONS = ("invalidate", "rebuild")
 STRATEGIES = ("sync", "naive", "ttl")
+# The cache seen from outside (metrics.py, audit.py, freshness.py): read when used, never on the hot path.
+OUTSIDE_DEFAULTS: dict[str, object] = {
+    "METRICS_PATH": "metrics",  # served by cache_sync.urls
+    "METRICS_NETWORKS": ("127.0.0.0/8", "::1/128"),  # clients allowed besides staff (no proxy header)
+    "AUDIT_CHECK": None,  # run the rule audit as system check W040: None means when DEBUG
+    "AUDIT_IGNORE": (),  # "app_label.Model" or "app_label.Model.field" reads the audit accepts
+    "FRESHNESS_WITHIN_MS": 1000,  # the monitor's "fresh within X ms"
+}
 OPTIONS = (
     "CACHE",
     "TIMEOUT",
@@ -29,6 +37,7 @@ OPTIONS = (
     "REPLICAS",
     "READ_YOUR_WRITES",
     "RULES",
+    *OUTSIDE_DEFAULTS,
 )
 RULE_OPTIONS = ("action", "keys", "related", "fields")
 
@@ -86,6 +95,11 @@ class Config:
 @cache
 def get_config() -> Config:
     return parse(getattr(settings, "CACHE_SYNC", {}))
+
+
+def outside_option(name: str) -> object:
+    raw = getattr(settings, "CACHE_SYNC", {})
+    return raw.get(name, OUTSIDE_DEFAULTS[name]) if isinstance(raw, dict) else OUTSIDE_DEFAULTS[name]
 
 
 def reset(*, setting: str = "", **kwargs) -> None:

@@ -45,6 +45,8 @@ from loadtests.site_pages import (
 from loadtests.web_ui import show_staleness_in_web_ui
 
 WRITER_SHARE = float(os.environ.get("LOADTEST_WRITER_SHARE", "0.2"))
+# Seconds between a reader's reads, "min,max" (the soak reads with shorter waits).
+READER_WAIT = tuple(float(part) for part in os.environ.get("LOADTEST_READER_WAIT", "0.02,0.1").split(","))
 HOT_READS = 0.8  # share of reads on the hot set
 HOT_WRITES = 0.9
 ADJECTIVES = ["Amber", "Cedar", "Golden", "Indigo", "Jade", "Onyx", "Pearl", "Saffron", "Silver"]
@@ -101,7 +103,7 @@ class ReaderUser(FastHttpUser):
     """Browses, mostly on a small hot set, and checks every page against the oracle."""
 
     weight = max(1, round(100 * (1 - WRITER_SHARE)))
-    wait_time = between(0.02, 0.1)
+    wait_time = between(*READER_WAIT)
 
     def on_start(self) -> None:
         self.site = site_map(self.host)

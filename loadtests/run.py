@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import redis
 
+from loadtests.monitoring import append_report, summarize_watch, watching
 from loadtests.oracle import Oracle, oracle_url_from_env
 from loadtests.report import summarize, write_reports
 from loadtests.site_pages import SiteMap
@@ -60,6 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--redis-cut", type=float, default=5.0, help="seconds the pages' Redis pauses (--faults)")
     parser.add_argument("--db-down", type=float, default=0.0, help="seconds PostgreSQL stays down (--faults: 0)")
+    parser.add_argument("--freshness-within-ms", type=float, default=100, help="the monitor's X (100 ms)")
     args = parser.parse_args(argv)
     args.duration = args.duration or (20 if args.smoke else 60)
     args.users = args.users or (10 if args.smoke else 24)
@@ -272,20 +274,22 @@ def run_mode(mode: str, args, pages_env: dict[str, str], out: Path) -> dict:
         host = servers.host
         print(f"[{mode:5}] {args.app_servers} app server(s) at {host}; Locust: {args.users} users for "
               f"{args.duration} s", flush=True)  # fmt: skip
-        returncode = run_locust(mode, args, host, env, out, oracle)
+        with watching(host, env, out, mode, args.freshness_within_ms) as watch:
+            returncode = run_locust(mode, args, host, env, out, oracle)
         answered = servers.requests_per_server()
         stuck = find_stuck_pages(oracle, host)
         print(f"[{mode:5}] stuck pages: {stuck['stuck']} of {stuck['pages_checked']}", flush=True)
+        oracle_results = oracle.results()
         return summarize(
             mode,
-            oracle.results(),
+            oracle_results,
             read_locust_stats(out / f"{mode}_stats.csv"),
             stuck,
             duration=args.duration,
             locust_returncode=returncode,
             failure_rows=read_locust_stats(out / f"{mode}_failures.csv"),
             requests_per_app_server=answered,
-        )
+        ) | summarize_watch(watch, oracle_results)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[mode] = run_mode(mode, args, pages_env, out)
         table = write_reports(results, vars(args), out)
     print(table)
+    print(append_report(results, out))
     print(f"Report: {out}/summary.md, summary.json, stale_reads.png, <mode>.html")
     return 0
 

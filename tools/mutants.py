@@ -618,6 +618,85 @@ MUTANTS = [
         'return "" if self.behind and not self.read_a_replica else self.replayed',
         "return self.replayed",
     ),
+    Mutant(
+        "audit: a model without a rule is not reported",
+        "audit.py",
+        'result.findings.append(Finding("no rule", label, f"{label} has no rule. {_hint(model, template)}"))',
+        "pass",
+    ),
+    Mutant(
+        "audit: a rule whose keys never name the page is not reported",
+        "audit.py",
+        "if not _reaches(rule, loaded, result.key, template):",
+        "if False:",
+    ),
+    Mutant(
+        "audit: a loaded row is judged by the shape of its rule's keys, not by the keys it renders",
+        "audit.py",
+        "    if loaded:\n        return all(key in keys_for(obj) for obj in loaded)\n",
+        "",
+    ),
+    Mutant(
+        "audit: a field left out of `fields` is not reported",
+        "audit.py",
+        "for name in sorted(fields_read[model] - set(rule.fields)):",
+        "for name in []:",
+    ),
+    Mutant(
+        "audit_reads: columns named outside the select list are not reads",
+        "audit_reads.py",
+        "for table, columns in _columns(rest, aliases).items():",
+        "for table, columns in {}.items():",
+    ),
+    Mutant(
+        "audit_reads: the models keep their recording attributes after the block",
+        "audit_reads.py",
+        "                if own:\n                    setattr(model, attribute, original)\n"
+        "                else:\n                    delattr(model, attribute)\n",
+        "                pass\n",
+    ),
+    Mutant(
+        "audit_reads: a proxy registered later takes its concrete model's table",
+        "audit_reads.py",
+        "        if not model._meta.proxy:\n            found.setdefault(model._meta.db_table, model)\n",
+        "        found[model._meta.db_table] = model\n",
+    ),
+    Mutant(
+        "audit_checks: W040 renders pages outside DEBUG though not asked to",
+        "audit_checks.py",
+        "return bool(settings.DEBUG if asked is None else asked)",
+        "return True",
+    ),
+    Mutant(
+        "metrics: a client through a proxy on this host is taken for a local one",
+        "metrics.py",
+        '    if "HTTP_X_FORWARDED_FOR" in request.META or "HTTP_FORWARDED" in request.META:\n        return False\n',
+        "",
+    ),
+    Mutant(
+        "metrics: any signed-in user may scrape, staff or not",
+        "metrics.py",
+        "if user is not None and user.is_active and user.is_staff:",
+        "if user is not None and user.is_active:",
+    ),
+    Mutant(
+        "metrics: Redis away fails the scrape",
+        "metrics.py",
+        "        except StoreUnavailable:\n            totals = None\n",
+        "        except ZeroDivisionError:\n            totals = None\n",
+    ),
+    Mutant(
+        "freshness: a page stale at first sight is stale, whatever X ms later shows",
+        "freshness.py",
+        "later = shown_versions(cache_alias, key, variant)",
+        "later = shown_before",
+    ),
+    Mutant(
+        "freshness: a page still older than the database X ms later counts as fresh",
+        "freshness.py",
+        "if later is not None and any(later.get(obj, version) < version for obj, version in expected.items()):",
+        "if False:",
+    ),
 ]  # fmt: skip
 
 

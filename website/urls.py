@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("accounts/", include("accounts.auth_urls")),
     path("admin/", admin.site.urls),
+    path("", include("cache_sync.urls")),  # /metrics (CACHE_SYNC["METRICS_PATH"]), local or staff clients
     path("staff/products/<slug:slug>/", staff_api.change_product, name="staff-change-product"),
     path("staff/products/<slug:slug>/price/", staff_api.update_price, name="staff-update-price"),
     path("staff/prices/", staff_api.bulk_update_prices, name="staff-bulk-update-prices"),

@@ -1,10 +1,13 @@
-"""`manage.py cache_sync`: rules, stats, explain, invalidate, warm, verify; install-triggers and relay."""
+"""`manage.py cache_sync`: rules, stats, explain, invalidate, warm, verify, install-triggers, relay, audit..."""
 
 from __future__ import annotations
 
+import json
+import random
 import signal
 import threading
 from itertools import islice
+from pathlib import Path
 
 import redis
 from django.apps import apps
@@ -14,10 +17,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, models
 from django.utils import timezone
 
-from cache_sync import outbox, relay, stats
+from cache_sync import audit, freshness, outbox, relay, stats
 from cache_sync.api import invalidate_keys, keys_for
 from cache_sync.breaker import StoreUnavailable, breaker
-from cache_sync.conf import get_config
+from cache_sync.conf import get_config, outside_option
 from cache_sync.delivery import outbox_aliases, renderable_models
 from cache_sync.heartbeat import latest_heartbeat
 from cache_sync.page_bytes import decode_page
@@ -50,6 +53,7 @@ class Command(BaseCommand):
         relay.add_argument("--once", action="store_true", help="deliver what is pending, then exit")
         verify = sub.add_parser("verify", help="compare every cached page variant with one built from the database")
         verify.add_argument("--sample", type=int, default=1000, help="cached keys to check at most")
+        add_outside_arguments(sub)
 
     def handle(self, *args, action, **options):
         try:
@@ -180,6 +184,58 @@ class Command(BaseCommand):
                 f"Redis does not answer: {len(keys)} key(s) wait in the outbox; the relay delivers them when it does."
             )
         self.stdout.write(self.style.SUCCESS(f"Invalidated {len(keys)} key(s)."))
+
+    def handle_audit(self, urls, **options):
+        """Each page's reads, then every read no rule invalidates; fails if there is one."""
+        results = [audit.audit_url(url) for url in urls or audit.site_urls()]
+        for page in results:
+            self.stdout.write(f"{page.url}" + (f" (key {page.key!r})" if page.key else ""))
+            if page.error:
+                self.stdout.write(f"  {page.error}", self.style.WARNING)
+            for label, fields in page.fields.items():
+                rows = ", ".join(page.rows[label]) or "no rows loaded"
+                self.stdout.write(f"  read {label} (rows: {rows}): {', '.join(fields) or '-'}")
+            for finding in page.findings:
+                self.stdout.write(f"  UNCOVERED [{finding.kind}] {finding.message}", self.style.ERROR)
+        found = audit.uncovered(results)
+        self.stdout.write(f"Audited {len(results)} page(s): {len(found)} read(s) no rule invalidates.")
+        if found:
+            raise CommandError(f"{len(found)} read(s) no rule invalidates (see above).")
+
+    def handle_freshness(self, sample, within_ms, rounds, interval, json_out, seed, version_field, **options):
+        """Rounds of the freshness monitor (freshness.py); each publishes the total so far for /metrics."""
+        alias = get_config().cache_alias
+        within = within_ms if within_ms is not None else float(outside_option("FRESHNESS_WITHIN_MS"))
+        rng = random.Random(seed)
+        total = freshness.Freshness(within, 0, 0)
+        done = 0
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        while not stop.is_set() and (rounds == 0 or done < rounds):
+            found = freshness.measure_round(alias, sample=sample, within_ms=within, rng=rng, field=version_field)
+            total = total.add(found)
+            done += 1
+            freshness.publish(alias, total)
+            if json_out:
+                Path(json_out).write_text(json.dumps({**total.as_dict(), "rounds": done}))
+            stop.wait(interval)
+        self.stdout.write(
+            f"Fresh within {within:g} ms: {total.sampled - total.stale} of {total.sampled} sampled page "
+            f"variant(s) in {done} round(s) ({100 * total.ratio:.3f} %, {total.nines:.2f} nines)."
+        )
+
+
+def add_outside_arguments(sub) -> None:
+    audit_parser = sub.add_parser("audit", help="render pages and name every read no rule would invalidate")
+    audit_parser.add_argument("urls", nargs="*", help="paths such as /products/tea/ (default: one per cached view)")
+    fresh = sub.add_parser("freshness", help="sample cached pages: the share fresh within X ms of a write")
+    fresh.add_argument("--sample", type=int, default=100, help="page variants per round (100)")
+    fresh.add_argument("--within-ms", type=float, help="X (default CACHE_SYNC['FRESHNESS_WITHIN_MS'], 1000)")
+    fresh.add_argument("--rounds", type=int, default=1, help="rounds, 0 until SIGTERM or Ctrl-C (1)")
+    fresh.add_argument("--interval", type=float, default=1.0, help="seconds between rounds (1)")
+    fresh.add_argument("--json-out", help="write the running total there after each round")
+    fresh.add_argument("--seed", type=int, help="of the sampler's random choices")
+    fresh.add_argument("--version-field", default="version", help="the models' version field (version)")
 
 
 def age(now, then, missing: str = "-") -> str:
