@@ -30,9 +30,9 @@ from loadtests.report import summarize, write_reports
 from loadtests.site_pages import SiteMap
 from loadtests.staleness import find_lags
 from loadtests.topology import AppServers, app_servers, pages_redis, redis_client, stop
+from silk_core.data_version import parse_data_version
 from tools.harness.ports import quiet_port
 from tools.stack import ensure_redis
-from website.data_version import parse_data_version
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
