@@ -60,12 +60,10 @@ def locked(*names: str) -> list[str]:
 @nox.parametrize(("python", "django"), [(python, django) for django, python in PYTHON_FOR.items()])
 def library(session: nox.Session, django: str, database: str) -> None:
     session.install(f"{ROOT / 'cache_sync'}[postgres]", f"Django~={django}.0", *locked(*TOOLS))
-    env = {"DJANGO_SETTINGS_MODULE": "cache_sync.tests.settings"}
+    database_url = ""  # cache_sync's test settings: SQLite files of their own
     if database == "postgresql":
         server = os.environ.get("MATRIX_POSTGRES", "postgres://postgres@127.0.0.1:5432")
-        env["DATABASE_URL"] = f"{server}/matrix_django{django.replace('.', '')}"
-    else:
-        env["DATABASE_URL"] = ""
+        database_url = f"{server}/matrix_django{django.replace('.', '')}"
     session.run("python", "-c", "import django; print('Django', django.get_version())")
     session.chdir(ROOT / "cache_sync")
-    session.run("pytest", "--ds=cache_sync.tests.settings", *session.posargs, env=env)
+    session.run("pytest", "--ds=cache_sync.tests.settings", *session.posargs, env={"DATABASE_URL": database_url})

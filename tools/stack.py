@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             env["DJANGO_SETTINGS_MODULE"] = "website.settings"  # this site, whatever the shell exports
             with published_redis_url(url):
                 return serve(env, args.bind)
-        command = [part for part in args.command if part != "--"]
+        command = args.command[1:] if args.command[:1] == ["--"] else args.command  # a later -- is the command's
         return run_command(command, env)
 
 
