@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m tools.stack
 
-.PHONY: run test lint test-site test-library test-topologies mutants loadtest loadtest-ui bench lock newcomer
+.PHONY: run test lint test-site test-library test-topologies matrix mutants loadtest loadtest-ui bench lock newcomer
 
 # One stamp per requirements set: `make run` installs the runtime only. Each set is a lock with hashes
 # (requirements*.txt), compiled from the readable top-level pins (requirements*.in) by `make lock`.
@@ -45,6 +45,11 @@ test-library:
 test-topologies: $(VENV)/.dev
 	$(STACK) exec -- $(PY) -m tools.topology cluster -- $(MAKE) --no-print-directory test-library
 	$(STACK) exec -- $(PY) -m tools.topology sentinel -- $(MAKE) --no-print-directory test-library
+
+# cache_sync's suite on Django 5.2 (Python 3.11) and 6.0 (Python 3.12) x SQLite and PostgreSQL, in venvs
+# of nox's own (.nox/). `make matrix NOX_ARGS=-l` lists the sessions; NOX_ARGS="-s <name>" runs one.
+matrix: $(VENV)/.dev
+	$(STACK) exec -- $(PY) -m nox $(NOX_ARGS)
 
 # Each deliberate breakage of cache_sync must make its suite fail.
 mutants: $(VENV)/.dev

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from website.versioning import VersionedModel, VersionedQuerySet
+from silk_core.versioning import VersionedModel, VersionedQuerySet
 
 from .validators import reject_confusable_username, reject_control_characters
 

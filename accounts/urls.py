@@ -1,9 +1,6 @@
-from django.urls import path, register_converter
+from django.urls import path
 
 from . import views
-from .converters import UsernameConverter
-
-register_converter(UsernameConverter, "username")
 
 app_name = "accounts"
 urlpatterns = [

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_safe
 from django.views.generic import FormView, TemplateView, UpdateView
 
 from cache_sync import cached_page
-from website.data_version import DATA_VERSION_HEADER, format_data_version
+from silk_core.data_version import DATA_VERSION_HEADER, format_data_version
 
 from .forms import ProfileForm, RegistrationForm, ResendActivationForm
 from .limiting import RateLimitedFormMixin

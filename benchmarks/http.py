@@ -24,7 +24,8 @@ from pathlib import Path
 
 import redis
 
-from cache_sync.tests.fixtures import OwnRedis, free_port
+from tools.harness.ports import quiet_port
+from tools.harness.redis_servers import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {"home": "/", "category": "/categories/{category}/", "product": "/products/{product}/"}
@@ -81,7 +82,7 @@ class Site:
 
     def __init__(self, redis_url: str, workdir: Path, workers: int) -> None:
         self.category = self.product = ""  # found on the home page once the server answers
-        self.port = free_port()
+        self.port = quiet_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
@@ -193,7 +194,7 @@ RELAY = [sys.executable, "manage.py", "cache_sync", "relay"]
 UPDATE_PRICE = "from catalog.models import Product; Product.objects.filter(slug=%r).update(price=%s)"
 
 
-def paused_redis(site: Site, server: OwnRedis, seconds: float) -> dict:
+def paused_redis(site: Site, server: RedisServer, seconds: float) -> dict:
     """Redis stopped (SIGSTOP) for `seconds` under load on the product page; a write meanwhile."""
     site.get(PAGES["product"])
     server.pause()
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
-        server = OwnRedis(Path(tmp))
+        server = RedisServer(Path(tmp))
         server.start()
         site = relay = None
         try:

@@ -20,14 +20,14 @@ from pathlib import Path
 import django
 from django.conf import settings
 
-from cache_sync.tests.fixtures import OwnRedis
-from cache_sync.tests.topologies import Cluster, SentinelGroup
+from tools.harness.redis_servers import RedisServer
+from tools.harness.redis_topologies import Cluster, SentinelGroup
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCHES = (1, 10, 100)  # keys per invalidation batch
 
 
-def caches_for(single: OwnRedis, cluster: Cluster, group: SentinelGroup) -> dict:
+def caches_for(single: RedisServer, cluster: Cluster, group: SentinelGroup) -> dict:
     options = {"SOCKET_TIMEOUT": 1.0, "SOCKET_CONNECT_TIMEOUT": 1.0}
     backend = "django_redis.cache.RedisCache"
     return {
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-topologies-") as tmp:
-        single = OwnRedis(Path(tmp))
+        single = RedisServer(Path(tmp))
         single.start()
         try:
             with Cluster(Path(tmp) / "cluster") as cluster, SentinelGroup(Path(tmp) / "sentinel") as group:

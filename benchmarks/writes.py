@@ -25,9 +25,9 @@ from django.db.models import F
 from django.test import RequestFactory
 from django.test.utils import override_settings
 
-from cache_sync.tests.fixtures import database_url
 from catalog import views
 from catalog.models import Category, Product
+from tools.harness.env import database_url
 
 FAN_OUT_SIZES = (1_000, 10_000, 50_000)
 RELAY_GIVE_UP = 10.0  # seconds

@@ -7,6 +7,6 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from cache_sync import register_table_triggers
-        from website.versioning import version_triggers
+        from silk_core.versioning import version_triggers
 
         register_table_triggers(version_triggers)  # the version triggers survive schema changes in migrate

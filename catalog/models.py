@@ -1,7 +1,7 @@
 from django.db import models
 from django.urls import reverse
 
-from website.versioning import VersionedModel
+from silk_core.versioning import VersionedModel
 
 
 class Category(VersionedModel):

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
 from cache_sync import cached_page
-from website.data_version import DATA_VERSION_HEADER, format_data_version
+from silk_core.data_version import DATA_VERSION_HEADER, format_data_version
 
 from .models import Category, Product
 

@@ -33,7 +33,7 @@ from loadtests.staleness import (
     fresh_bucket,
     latency_bucket,
 )
-from website.data_version import parse_data_version
+from silk_core.data_version import parse_data_version
 
 PREFIX = "lt"
 HISTORY_LENGTH = 64

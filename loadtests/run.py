@@ -31,8 +31,9 @@ from loadtests.report import summarize, write_reports
 from loadtests.site_pages import SiteMap
 from loadtests.staleness import find_lags
 from loadtests.topology import AppServers, app_servers, pages_redis, redis_client, stop
-from tools.stack import ensure_redis, free_port
-from website.data_version import parse_data_version
+from silk_core.data_version import parse_data_version
+from tools.harness.ports import quiet_port
+from tools.stack import ensure_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
@@ -178,7 +179,7 @@ def run_locust(mode: str, args, host: str, env: dict[str, str], out: Path, oracl
     ]  # fmt: skip
     workers = []
     if args.locust_workers:
-        master_port = free_port()
+        master_port = quiet_port()
         command += ["--master", "--expect-workers", str(args.locust_workers), "--master-bind-port", str(master_port)]
         worker = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--host", host]
         worker += ["--master-port", str(master_port), "--loglevel", "WARNING"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import redis
 from redis.cluster import RedisCluster
 
-from tools.stack import free_port
+from tools.harness.ports import quiet_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,7 @@ def pages_redis(topology: str, single_url: str) -> Iterator[dict[str, str]]:
     if topology == "single":
         yield {"REDIS_URL": single_url}
         return
-    from cache_sync.tests.topologies import Cluster
+    from tools.harness.redis_topologies import Cluster
 
     with tempfile.TemporaryDirectory(prefix="loadtest-cluster-") as workdir, Cluster(Path(workdir)) as cluster:
         yield {"REDIS_URL": cluster.url, "REDIS_CLUSTER": "1"}
@@ -55,7 +55,7 @@ class AppServers:
 @contextlib.contextmanager
 def app_servers(count: int, workers: int, env: dict[str, str], logs: Path, name: str) -> Iterator[AppServers]:
     """`count` gunicorns of `workers` workers, each with its relay; a balancer in front of several."""
-    ports = [free_port() for _ in range(count)]
+    ports = [quiet_port() for _ in range(count)]
     servers = AppServers(host=f"http://127.0.0.1:{ports[0]}")
     log = (logs / f"{name}-gunicorn.log").open("w")
     try:
@@ -77,7 +77,7 @@ def app_servers(count: int, workers: int, env: dict[str, str], logs: Path, name:
                     )
                 )
         if count > 1:
-            balancer_port = free_port()
+            balancer_port = quiet_port()
             balancer = [sys.executable, "-m", "loadtests.balancer", "--listen", str(balancer_port)]
             balancer += ["--to", ",".join(f"127.0.0.1:{port}" for port in ports)]
             servers.processes.append(subprocess.Popen(balancer, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))

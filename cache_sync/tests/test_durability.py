@@ -19,9 +19,9 @@ from django.utils import timezone
 from cache_sync import relay
 from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories
-from cache_sync.tests.fixtures import free_port
 from cache_sync.tests.helpers import cached, page
 from cache_sync.tests.testapp.models import Book, Shelf
+from tools.harness.ports import quiet_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,7 +95,7 @@ def test_a_running_relay_delivers_a_killed_writers_change(client, odes, child_en
 
 def test_a_command_that_could_not_reach_redis_leaves_its_change_to_the_relay(client, odes, child_env):
     cached(client, "/books/odes/")
-    no_redis = {**child_env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "CACHE_SYNC_TEST_TOPOLOGY": "single"}
+    no_redis = {**child_env, "REDIS_URL": f"redis://127.0.0.1:{quiet_port()}/0", "CACHE_SYNC_TEST_TOPOLOGY": "single"}
     update = "from cache_sync.tests.testapp.models import Book; Book.objects.update(title='Offline Odes')"
     subprocess.run(manage("shell", "-c", update), env=no_redis, cwd=ROOT, check=True)
     assert "Offline Odes" not in page(client, "/books/odes/")  # other processes reach Redis: stale until delivered
@@ -108,7 +108,7 @@ def test_a_command_that_could_not_reach_redis_leaves_its_change_to_the_relay(cli
 
 
 def test_relay_once_fails_clearly_and_keeps_the_changes_while_redis_is_away(odes, cache_on):
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     Book.objects.update(title="Kept")
     pending = OutboxEntry.objects.count()
     assert pending > 0
@@ -119,7 +119,7 @@ def test_relay_once_fails_clearly_and_keeps_the_changes_while_redis_is_away(odes
 
 def test_several_relays_deliver_everything_between_them(odes, cache_on, settings):
     live = settings.CACHES["default"]["LOCATION"]
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     for n in range(30):
         Book.objects.filter(slug="odes").update(title=f"Odes {n}")  # 30 transactions, none delivered
     pending = OutboxEntry.objects.count()
@@ -144,7 +144,7 @@ def test_several_relays_deliver_everything_between_them(odes, cache_on, settings
 
 
 def test_while_redis_is_away_the_relay_drops_only_entries_older_than_every_page(odes, cache_on, settings):
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     Book.objects.update(title="Recent")
     recent = OutboxEntry.objects.count()
     old = OutboxEntry.objects.create(model="testapp.Book", data='{"pk": 1}')

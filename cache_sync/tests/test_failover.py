@@ -17,10 +17,10 @@ from django.test import Client
 from redis.sentinel import MasterNotFoundError
 
 from cache_sync.tests import factories
-from cache_sync.tests.fixtures import suite_cache
 from cache_sync.tests.helpers import cached
 from cache_sync.tests.testapp.models import Book
-from cache_sync.tests.topologies import SentinelGroup
+from tools.harness.pytest_cache import suite_cache
+from tools.harness.redis_topologies import SentinelGroup
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

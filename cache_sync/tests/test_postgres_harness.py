@@ -7,7 +7,7 @@ import os
 
 import psycopg
 
-from cache_sync.tests.postgres_servers import private_postgres
+from tools.harness.pytest_servers import private_postgres
 
 
 def test_paused_replica_lags_until_replay_resumes(postgres_servers):

@@ -13,10 +13,10 @@ from cache_sync.breaker import breaker
 from cache_sync.delivery import outbox_aliases
 from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories
-from cache_sync.tests.fixtures import free_port
 from cache_sync.tests.helpers import cached, page
 from cache_sync.tests.relay_threads import eventually
 from cache_sync.tests.testapp.models import Book
+from tools.harness.ports import quiet_port
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 
@@ -68,7 +68,7 @@ def test_after_a_redis_outage_a_reader_catches_up_every_databases_outbox(
 
 def test_the_relay_without_a_database_delivers_every_alias(on_other, cache_on, settings):
     live = settings.CACHES["default"]["LOCATION"]
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     Book.objects.update(title="Renamed while Redis was away")
     invalidate_keys(["home"])
     assert pending() == {"default": 1, "other": 1}

@@ -12,8 +12,8 @@ from django.utils import timezone
 from cache_sync import relay
 from cache_sync.models import OutboxEntry, RelayHeartbeat
 from cache_sync.tests import factories
-from cache_sync.tests.fixtures import free_port
 from cache_sync.tests.testapp.models import Book
+from tools.harness.ports import quiet_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,7 +47,7 @@ def test_check_deploy_warns_while_no_relay_has_beaten_recently():
 
 def test_check_deploy_warns_when_the_relay_beats_but_cannot_deliver(cache_on):
     factories.book(factories.shelf("poetry"), "odes", "Odes")
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     Book.objects.update(title="Waiting")
     one_relay_round()
     assert RelayHeartbeat.objects.get().error.startswith("Redis unavailable")
@@ -60,7 +60,7 @@ def test_deploy_checks_without_a_database_leave_the_relay_alone():
 
 def test_stats_show_the_outbox_and_the_relay_while_redis_is_away(cache_on):
     factories.book(factories.shelf("poetry"), "odes", "Odes")
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     Book.objects.update(title="Waiting")
     one_relay_round()
     out = StringIO()

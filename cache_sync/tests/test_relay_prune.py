@@ -14,8 +14,8 @@ from cache_sync import relay
 from cache_sync.models import OutboxEntry
 from cache_sync.signals import keys_invalidated
 from cache_sync.tests import factories
-from cache_sync.tests.fixtures import free_port
 from cache_sync.tests.testapp.models import Book
+from tools.harness.ports import quiet_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,7 +38,7 @@ def test_a_long_transactions_change_is_delivered_not_pruned_though_its_statement
 ):
     factories.book(factories.shelf("poetry"), "odes", "Odes")
     live = settings.CACHES["default"]["LOCATION"]
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     one_relay_round()  # a relay ran before the transaction committed: it saw nothing
     with transaction.atomic():
         Book.objects.update(title="Committed late")
@@ -58,7 +58,7 @@ def test_a_long_transactions_change_is_delivered_not_pruned_though_its_statement
 
 
 def test_entries_first_seen_before_the_horizon_are_pruned_renderable_or_not(short_lived_pages, cache_on):
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     long_ago = timezone.now() - timedelta(seconds=10 * TIMEOUT)
     for model in ("testapp.Book", "removed.ForGood"):  # the second: a rule no release has any more
         OutboxEntry.objects.create(model=model, data='{"pk": 1}', seen_at=long_ago)
@@ -74,7 +74,7 @@ def test_a_transaction_held_open_past_the_horizon_by_another_thread_is_delivered
 ):
     factories.book(factories.shelf("poetry"), "odes", "Odes")
     live = settings.CACHES["default"]["LOCATION"]
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     written, commit = threading.Event(), threading.Event()
 
     def long_transaction():

@@ -15,9 +15,9 @@ from cache_sync import delivery, relay
 from cache_sync.models import OutboxEntry, RelayHeartbeat
 from cache_sync.signals import keys_invalidated
 from cache_sync.tests import factories
-from cache_sync.tests.fixtures import free_port
 from cache_sync.tests.relay_threads import RunningRelay, eventually
 from cache_sync.tests.testapp.models import Book, Tag
+from tools.harness.ports import quiet_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,7 +41,7 @@ def written_while_redis_was_away(cache_on, settings):
     factories.book(factories.shelf("poetry"), "odes", "Odes")
     factories.tag("verse")
     live = settings.CACHES["default"]["LOCATION"]
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     Tag.objects.update(label="Verse, renamed")
     Book.objects.update(title="Odes, renamed")
     cache_on(live)

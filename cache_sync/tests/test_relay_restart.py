@@ -15,15 +15,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from cache_sync.tests.postgres_servers import own_postgres  # noqa: F401  (fixture)
-
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "relay_restart"
 DELIVERY_TIMEOUT = 20.0  # seconds: the relay backs off up to 2 s between attempts while the server is down
 
 
 @pytest.fixture
-def private_site(own_postgres):  # noqa: F811
+def private_site(own_postgres):
     """The environment of a process of the test app on the private server, migrated (triggers installed)."""
     import psycopg
 
@@ -58,7 +56,7 @@ def delivered_within(timeout: float, family_exists) -> bool:
     return False
 
 
-def test_the_relay_delivers_after_its_database_server_restarts(own_postgres, private_site, redis_client):  # noqa: F811
+def test_the_relay_delivers_after_its_database_server_restarts(own_postgres, private_site, redis_client):
     from cache_sync.store import get_store
 
     family = get_store("default").family("book:odes")

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.test import Client
 
 from cache_sync.tests import factories
-from cache_sync.tests.postgres_servers import run_suite_on
+from cache_sync.tests.helpers import run_suite_on
 from cache_sync.tests.testapp.models import Book
 
 pytestmark = pytest.mark.django_db(transaction=True)

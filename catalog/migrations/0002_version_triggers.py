@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from website.versioning import InstallVersionTrigger
+from silk_core.versioning import InstallVersionTrigger
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from website.versioning import ReinstallVersionTrigger
+from silk_core.versioning import ReinstallVersionTrigger
 
 
 class Migration(migrations.Migration):

@@ -105,8 +105,8 @@ def test_page_views_do_not_count(client, rates):
 
 
 def test_without_redis_the_limits_let_requests_through_instead_of_failing(client, make_user, cache_on):
-    from cache_sync.tests.fixtures import free_port
+    from tools.harness.ports import quiet_port
 
     make_user("alice")
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")  # nothing listens there
     assert login(client, "alice", PASSWORD).status_code == 302

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.stack import free_port
+from tools.harness.ports import quiet_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = "/products/riveted-cooking-pot/"  # the first product of the demo catalogue, named in the README's tour
@@ -38,7 +38,7 @@ def get(url: str) -> tuple[str, dict[str, str]]:
 @pytest.fixture
 def site(site_env, tmp_path):
     """`make run` (tools/stack.py run) on a new SQLite database, with its .run/ files in tmp_path."""
-    port = free_port()
+    port = quiet_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **site_env,

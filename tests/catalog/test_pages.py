@@ -1,7 +1,7 @@
 import pytest
 
+from silk_core.data_version import parse_data_version
 from tests.factories import make_category, make_product
-from website.data_version import parse_data_version
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

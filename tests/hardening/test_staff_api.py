@@ -1,4 +1,4 @@
-"""Hostile bodies on the staff API (tests/website/test_staff_api.py covers its rules): a 4xx, never a 500."""
+"""Hostile bodies on the staff API (tests/staff_api/test_views.py covers its rules): a 4xx, never a 500."""
 
 import json
 

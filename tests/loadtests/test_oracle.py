@@ -8,7 +8,7 @@ import pytest
 from catalog.models import Category, Product
 from loadtests.oracle import HISTORY_LENGTH, Oracle, oracle_url, oracle_url_from_env
 from loadtests.staleness import Lag, find_lags, first_newer_ack, fresh_bucket, histogram_percentile
-from website.data_version import format_data_version, parse_data_version
+from silk_core.data_version import format_data_version, parse_data_version
 
 PRODUCT = "catalog.product:7"
 

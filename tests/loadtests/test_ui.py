@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.stack import free_port
+from tools.harness.ports import quiet_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,9 +34,9 @@ def test_the_web_ui_runs_on_a_site_and_redis_of_its_own_and_counts_staleness(tmp
         **os.environ,
         "SILK_ROAD_RUN_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{dev_database}",  # the dev data: must stay untouched
-        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # a shared Redis that nobody may use
+        "REDIS_URL": f"redis://127.0.0.1:{quiet_port()}/0",  # a shared Redis that nobody may use
     }
-    web = f"http://127.0.0.1:{free_port()}"
+    web = f"http://127.0.0.1:{quiet_port()}"
     command = [
         sys.executable, "-m", "loadtests.ui", "--products", "40", "--categories", "3", "--profiles", "5",
         "--workers", "2", "--web-port", web.rsplit(":", 1)[1],

@@ -9,6 +9,7 @@ from contextlib import ExitStack, closing
 import pytest
 
 from tools import stack
+from tools.harness.ports import quiet_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +25,7 @@ def get(port: int, path: str, timeout: float) -> bytes:
 
 @pytest.fixture
 def make_run_server(site_env, tmp_path):
-    port = stack.free_port()
+    port = quiet_port()
     log = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(
         stack.gunicorn_command(f"127.0.0.1:{port}"), cwd=stack.RUN_DIR.parent, env=site_env, stdout=log, stderr=log

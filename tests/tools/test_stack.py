@@ -1,10 +1,11 @@
 import redis
 
 from tools import stack
+from tools.harness.ports import quiet_port
 
 
 def test_a_private_redis_is_started_when_none_answers_and_stopped_after(monkeypatch):
-    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{stack.free_port()}/0")
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{quiet_port()}/0")
     with stack.ensure_redis() as url:
         assert redis.Redis.from_url(url).ping()
         assert url != stack.os.environ["REDIS_URL"]

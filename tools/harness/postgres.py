@@ -9,9 +9,12 @@
 Built from Debian's PostgreSQL binaries (`/usr/lib/postgresql/<version>/bin`) with `initdb`,
 `pg_basebackup` and `postgres`, in a temporary directory that the harness removes. PostgreSQL
 refuses to run as root, so as root every command runs as the `postgres` user (`runuser -u
-postgres --`). Tuned to start in a second and to lose everything on a crash: trust
-authentication, `fsync=off`, small buffers. Each server is waited for until it accepts
-connections and stopped by the PID of its postmaster (a fast shutdown, then SIGKILL).
+postgres --`). Tuned to start in a second and to lose everything on a crash: trust authentication,
+`fsync=off`, small buffers. mirakuru starts each postmaster, waits until it accepts connections, and
+stops the process group it started (a fast shutdown, then SIGKILL after the timeout).
+
+Not pytest-postgresql: its executor runs `pg_ctl` as the current user (PostgreSQL refuses root)
+and has no standby; initdb, pg_basebackup and the replay controls are the part that is ours.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from mirakuru import TCPExecutor
+from mirakuru.exceptions import AlreadyRunning, ProcessFinishedWithError
+
+from .errors import Unavailable
 from .ports import quiet_port
 
 logger = logging.getLogger(__name__)
@@ -51,8 +58,21 @@ SETTINGS = {
 }
 
 
-class Unavailable(RuntimeError):
-    """PostgreSQL's server binaries, or a user to run them as, are not on this machine."""
+class _AcceptsConnections(TCPExecutor):
+    """Started once the server accepts a connection: it listens before it has finished starting up."""
+
+    def __init__(self, command: list[str], *, dsn: str, **options) -> None:
+        super().__init__(command, **options)
+        self.dsn = dsn
+
+    def after_start_check(self) -> bool:
+        import psycopg
+
+        try:
+            psycopg.connect(self.dsn, connect_timeout=2).close()
+        except psycopg.OperationalError:
+            return False
+        return True
 
 
 def find_bindir() -> Path:
@@ -96,8 +116,8 @@ class PostgresServer:
         self.datadir = datadir
         self.port = port
         self.log = datadir.with_suffix(".log")
-        self.process: subprocess.Popen | None = None
-        self.pid: int | None = None  # the postmaster's own (the runuser wrapper's is self.process.pid)
+        self._executor: TCPExecutor | None = None
+        self.pid: int | None = None  # the postmaster's own (under root, the executor's process is runuser)
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgres://{USER}@127.0.0.1:{self.port}/{dbname}"
@@ -108,26 +128,27 @@ class PostgresServer:
     def start(self) -> None:
         command = [*_as_postgres(), str(self.bindir / "postgres"), "-D", str(self.datadir), "-p", str(self.port)]
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        import psycopg
-
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"postgres on port {self.port} exited: {self._log_tail()}")
+            self._executor = _AcceptsConnections(
+                command,
+                dsn=self.dsn(),
+                host="127.0.0.1",
+                port=self.port,
+                timeout=START_TIMEOUT,
+                sleep=0.05,
+                stop_signal=signal.SIGINT,  # a fast shutdown
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
             try:
-                psycopg.connect(self.dsn(), connect_timeout=2).close()
-                break
-            except psycopg.OperationalError as error:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(
-                        f"postgres on port {self.port} did not answer within {START_TIMEOUT:g} s"
-                    ) from error
-                time.sleep(0.05)
+                self._executor.start()
+            except AlreadyRunning as error:
+                self._executor = None
+                raise RuntimeError(f"port {self.port} already in use") from error
+            except Exception as error:
+                self._executor.kill()
+                self._executor = None
+                raise RuntimeError(f"postgres on port {self.port} did not start: {self._log_tail()}") from error
         self.pid = int((self.datadir / "postmaster.pid").read_text().split()[0])
 
     def _log_tail(self) -> str:
@@ -137,21 +158,12 @@ class PostgresServer:
             return "(no log)"
 
     def stop(self, *, immediate: bool = False) -> None:
-        """Stop the postmaster by its PID: a fast (or immediate) shutdown, then SIGKILL after a timeout."""
-        if self.process is None:
+        """Stop the postmaster: a fast (or immediate) shutdown, then SIGKILL after the timeout."""
+        if self._executor is None:
             return
-        if self.pid is not None and self.process.poll() is None:
-            _signal(self.pid, signal.SIGQUIT if immediate else signal.SIGINT)
-        elif self.process.poll() is None:
-            self.process.terminate()  # not up yet: the wrapper passes it on
-        try:
-            self.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            if self.pid is not None:
-                _signal(self.pid, signal.SIGKILL)
-            self.process.kill()
-            self.process.wait(STOP_TIMEOUT)
-        self.process = None
+        with contextlib.suppress(ProcessFinishedWithError):  # runuser reports the signal it passed on
+            self._executor.stop(stop_signal=signal.SIGQUIT if immediate else signal.SIGINT)
+        self._executor = None
         self.pid = None
 
     def restart(self) -> None:
@@ -166,11 +178,6 @@ class PostgresServer:
             cursor = connection.execute(sql, params or None)
             row = cursor.fetchone() if cursor.description else None
         return row[0] if row else None
-
-
-def _signal(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signum)
 
 
 def _start_on_a_quiet_port(server: PostgresServer, attempts: int = 3) -> None:

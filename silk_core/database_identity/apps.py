@@ -5,7 +5,7 @@ from django.db.models.signals import post_migrate
 class DatabaseIdentityConfig(AppConfig):
     """A random id stored in the database, part of every cache key: a new database never meets old pages."""
 
-    name = "website.database_identity"
+    name = "silk_core.database_identity"
     label = "database_identity"
     verbose_name = "Database identity"
 

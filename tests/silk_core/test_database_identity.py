@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
-from website.database_identity.models import DatabaseIdentity
+from silk_core.database_identity.models import DatabaseIdentity
 
 ROOT = Path(__file__).resolve().parents[2]
 
