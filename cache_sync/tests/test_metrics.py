@@ -14,8 +14,8 @@ from cache_sync import freshness
 from cache_sync.heartbeat import write_heartbeat
 from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories, outside_urls
-from cache_sync.tests.fixtures import free_port
 from cache_sync.tests.settings import CACHE_SYNC
+from tools.harness.ports import quiet_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("cache_sync.tests.outside_urls")]
 
@@ -66,7 +66,7 @@ def test_the_outbox_backlog_and_the_relay_heartbeat_are_exported():
 
 
 def test_with_redis_away_the_database_part_is_still_served(cache_on):
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")
     metrics = scrape()
     assert value(metrics, "cache_sync_redis_up", cache="default") == 0
     assert value(metrics, "cache_sync_breaker_open", cache="default") == 1
