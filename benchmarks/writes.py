@@ -45,6 +45,94 @@ def without_cache_sync():
     install_triggers()
 
 
+# The write-path designs measured side by side (issue 17): (entries and relations in one read, NOTIFY on every commit).
+DESIGNS = {
+    "before: entries, relations, delete (3 DB round trips); NOTIFY on every commit": (False, True),
+    "entries with their relations in 1 read, delete (2); NOTIFY on every commit": (True, True),
+    "entries with their relations in 1 read, delete (2); no NOTIFY from a delivering writer (kept)": (True, False),
+}
+KEPT = list(DESIGNS)[-1]
+
+
+@contextlib.contextmanager
+def write_design(merged: bool, notify: bool):
+    """Run the writes of this process as one of DESIGNS (the kept one is cache_sync as it is)."""
+    from cache_sync import delivery
+    from cache_sync.trigger_sql import WRITER_DELIVERS
+
+    original = delivery.follow_queries
+    if not merged:
+        delivery.follow_queries = lambda *args, **kwargs: ()
+    _set_session(WRITER_DELIVERS, "off" if notify else "on")
+    try:
+        yield
+    finally:
+        delivery.follow_queries = original
+        _set_session(WRITER_DELIVERS, "on")
+
+
+def _set_session(name: str, value: str) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+
+
+def compare_designs(name: str, write: Callable[[], object], *, rounds: int, repeat: int) -> dict:
+    """Each design against no cache_sync, in alternating rounds; medians of times and per-round ratios."""
+    from benchmarks.run import timed
+
+    times: dict[str, list[float]] = {design: [] for design in ["without", *DESIGNS]}
+    for _ in range(rounds):
+        with without_cache_sync():
+            times["without"].append(timed(write, repeat))
+        for design, (merged, notify) in DESIGNS.items():
+            with write_design(merged, notify):
+                times[design].append(timed(write, repeat))
+    return {
+        "name": name,
+        "without_us": statistics.median(times["without"]) * 1e6,
+        "designs": {
+            design: {
+                "us": statistics.median(times[design]) * 1e6,
+                "ratio": statistics.median(t / b for t, b in zip(times[design], times["without"], strict=True)),
+            }
+            for design in DESIGNS
+        },
+    }
+
+
+def format_designs(writes: dict) -> list[str]:
+    lines = [
+        "",
+        "Write-path designs side by side (alternating rounds, each against no cache_sync; the kept design is "
+        "the figures above):",
+        "",
+        "| write | design | with (µs) | without (µs) | ratio |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for row in writes["designs"]:
+        for design, figures in row["designs"].items():
+            us, without = figures["us"], row["without_us"]
+            lines.append(f"| {row['name']} | {design} | {us:.0f} | {without:.0f} | {figures['ratio']:.2f}x |")
+    return lines
+
+
+def format_writes_extra(writes: dict) -> list[str]:
+    """What the report's common part (scenarios.format_report) does not show: the designs, the unnotified relay."""
+    from benchmarks.concurrent_writes import format_concurrent_designs
+
+    relay = writes["relay_unnotified"]
+    return [
+        *format_designs(writes),
+        *format_concurrent_designs(writes["concurrent"]),
+        "",
+        f"Relay delivery of {relay['samples']} writes whose trigger did not notify (a Django writer killed between "
+        f"its commit and its delivery: the relay finds them at its next poll): p50 {relay['p50_ms']:.1f} ms, "
+        f"p99 {relay['p99_ms']:.1f} ms, max {relay['max_ms']:.1f} ms.",
+        "",
+    ]
+
+
 def count_round_trips(write: Callable[[], object]) -> int:
     from redis.connection import AbstractConnection
 
@@ -105,6 +193,10 @@ def run_writes(
         compare(name, write, write, rounds=rounds, repeat=n, baseline_context=without_cache_sync)
         for name, write, n in pairs
     ]
+    designs = [
+        compare_designs(name, write, rounds=rounds, repeat=n)
+        for name, write, n in pairs[:2]  # the lone save and the 10 saves: what the designs change
+    ]
     round_trips = {
         "lone save()": count_round_trips(save),
         "10 saves in one atomic()": count_round_trips(ten_saves_in_a_transaction),
@@ -115,29 +207,37 @@ def run_writes(
     if connection.vendor == "postgresql":
         env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict)}
         concurrent = concurrent_writes.run_concurrent(
-            without_cache_sync, env, 0, rounds=bulk_rounds, seconds=writers_seconds
+            without_cache_sync, env, 0, rounds=bulk_rounds, seconds=writers_seconds, designs=DESIGNS
         )
         if soak:
             soaked = concurrent_writes.run_soak(env, 0, soak)
     return {
         "results": results,
+        "designs": designs,
         "round_trips": round_trips,
         "bulk": bulk,
         "concurrent": concurrent,
         "soak": soaked,
         "relay": relay_latency(product),
+        "relay_unnotified": relay_latency(product, delivering=True),
         "fan_out": fan_out(rounds=3),
     }
 
 
-def relay_latency(product: Product, samples: int = 60) -> dict:
+def relay_latency(product: Product, samples: int = 60, *, delivering: bool = False) -> dict:
     """A write through a connection of its own, which Django never sees (so only the relay delivers it),
-    as a writer killed after its COMMIT leaves it: time from its commit until a reader misses."""
+    as a writer killed after its COMMIT leaves it: time from its commit until a reader misses. With
+    `delivering`, the connection is marked as a delivering writer's (its trigger does not notify): a
+    Django writer killed between its commit and its delivery, which the relay finds at its next poll."""
     env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict)}
     relay = subprocess.Popen(
         [sys.executable, "manage.py", "cache_sync", "relay"], env=env, stdout=subprocess.PIPE, text=True
     )
     outsider = connection.get_new_connection(connection.get_connection_params())
+    if delivering and connection.vendor == "postgresql":
+        from cache_sync.wake_relays import mark_as_delivering
+
+        mark_as_delivering(outsider)
     placeholder = "%s" if connection.vendor == "postgresql" else "?"
     update = f"UPDATE catalog_product SET price = {placeholder} WHERE id = {placeholder}"
     latencies = []

@@ -43,7 +43,14 @@ class AffectedKeys:
             yield from keys
 
 
-def affected_keys(changes: Iterable[Change], using: str, config: Config | None = None) -> AffectedKeys:
+Followed = dict[tuple[str, tuple[str, ...]], list]  # (label, path) -> [target id, value] pairs, as JSON
+
+
+def affected_keys(
+    changes: Iterable[Change], using: str, config: Config | None = None, followed: Followed | None = None
+) -> AffectedKeys:
+    """The keys of the changes; `followed` holds paths through relations already read with the entries
+    (followed.py): those are not queried again, but for ids the entries did not name."""
     config = config or get_config()
     affected = AffectedKeys()
     rows_by_model: dict[str, list[dict]] = defaultdict(list)
@@ -64,8 +71,9 @@ def affected_keys(changes: Iterable[Change], using: str, config: Config | None =
         if rule is None:
             continue  # the rule was removed after the change was recorded
         model = apps.get_model(label)
+        read = _read_with_entries(model, label, rows, followed) if followed else {}
         rows = _complete(model, rule, rows, using)
-        affected.add(_render_rows(model, rule.keys, rows, using), rebuild=rule.rebuilds)
+        affected.add(_render_rows(model, rule.keys, rows, using, read), rebuild=rule.rebuilds)
         for accessor, templates in rule.related:
             affected.fan_out.append(_related_keys(model, accessor, templates, [row["pk"] for row in rows], using))
     return affected
@@ -123,8 +131,31 @@ def _fields_by_attname(model: type[models.Model]) -> dict[str, models.Field]:
     return {"pk": model._meta.pk, **{f.attname: f for f in model._meta.concrete_fields}}
 
 
-def _render_rows(model: type[models.Model], templates: tuple[KeyTemplate, ...], rows: list[dict], using: str):
-    followed = _follow_relations(model, templates, rows, using)
+def _read_with_entries(model, label: str, rows: list[dict], followed: Followed) -> dict[tuple[str, ...], tuple]:
+    """Path -> (target id -> value, the ids asked for) of the paths read with the entries."""
+    read = {}
+    for (of_label, path), pairs in followed.items():
+        if of_label != label:
+            continue
+        relation = _model_field(model, path[0])
+        target, end = relation.target_field, _end_field(model, path)
+        values = {target.to_python(k): None if v is None else end.to_python(v) for k, v in pairs}
+        asked = {relation.to_python(row[relation.attname]) for row in rows if row.get(relation.attname) is not None}
+        read[path] = (values, asked)
+    return read
+
+
+def _end_field(model: type[models.Model], path: tuple[str, ...]) -> models.Field:
+    field = _model_field(model, path[0])
+    for name in path[1:]:
+        field = _model_field(field.related_model, name)
+    return field
+
+
+def _render_rows(
+    model: type[models.Model], templates: tuple[KeyTemplate, ...], rows: list[dict], using: str, read=None
+):
+    followed = _follow_relations(model, templates, rows, using, read or {})
     # Per path: the row's field that starts it, and for a path through a relation its values now.
     plan = {
         path: (_model_field(model, path[0]).attname, followed.get(path))
@@ -146,15 +177,21 @@ def _render_rows(model: type[models.Model], templates: tuple[KeyTemplate, ...], 
                 yield template.render_values(values)
 
 
-def _follow_relations(model, templates, rows, using) -> dict[tuple[str, ...], dict]:
-    """For each path through a relation, target id -> value at its end (one query per path)."""
+def _follow_relations(model, templates, rows, using, read) -> dict[tuple[str, ...], dict]:
+    """For each path through a relation, target id -> value at its end (one query per path, but for
+    the ids already `read` with the entries)."""
     followed = {}
     for path in {path for t in templates for path in t.paths if len(path) > 1}:
         relation = _model_field(model, path[0])
         ids = {row[relation.attname] for row in rows if row.get(relation.attname) is not None}
-        target = relation.target_field.attname if relation.target_field.attname != "id" else "pk"
-        manager = relation.related_model._base_manager.using(using)
-        followed[path] = dict(manager.filter(**{f"{target}__in": ids}).values_list(target, "__".join(path[1:])))
+        values, asked = read.get(path, ({}, set()))
+        ids -= asked
+        if ids:
+            target = relation.target_field.attname if relation.target_field.attname != "id" else "pk"
+            manager = relation.related_model._base_manager.using(using)
+            pairs = manager.filter(**{f"{target}__in": ids}).values_list(target, "__".join(path[1:]))
+            values = {**values, **dict(pairs)}
+        followed[path] = values
     return followed
 
 

@@ -13,7 +13,9 @@ from django.db import connections
 
 from .triggers import NOTIFY_CHANNEL
 
-IDLE_POLL = 1.0  # seconds between outbox reads when no notification came (a safety net)
+# Seconds between outbox reads when no notification came: how soon the relay finds the entries of a
+# writer killed between its commit and its delivery (it notifies nobody: see wake_relays.py).
+IDLE_POLL = 0.1
 SQLITE_WATCH = 0.005  # seconds between data_version reads on SQLite
 
 
@@ -24,7 +26,7 @@ def open_waiter(using: str) -> Callable[[], None]:
 
 
 class _PostgresNotifications:
-    """Blocks until the triggers' NOTIFY arrives (or IDLE_POLL passes), on a connection of its own."""
+    """Blocks until a NOTIFY (a trigger's, or a writer's that left entries) arrives, or IDLE_POLL passes."""
 
     def __init__(self, using: str) -> None:
         import psycopg

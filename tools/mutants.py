@@ -575,6 +575,41 @@ MUTANTS = [
         'return "" if self.behind and not self.read_a_replica else self.replayed',
         "return self.replayed",
     ),
+    Mutant(
+        "delivery: the writer follows its entries' relations in queries of their own (3 round trips)",
+        "delivery.py",
+        "    if follows := follow_queries(get_config(), labels, using):",
+        "    if False:",
+        database="postgresql",
+    ),
+    Mutant(
+        "affected: relations of rows recorded by their pk alone are taken as read with the entries",
+        "affected.py",
+        "        ids -= asked",
+        "        ids = set() if read else ids",
+        database="postgresql",
+    ),
+    Mutant(
+        "receivers: a delivering writer's connections are not marked (its triggers notify on every commit)",
+        "receivers.py",
+        "            mark_as_delivering(connection.connection)",
+        "            pass",
+        database="postgresql",
+    ),
+    Mutant(
+        "trigger_sql: the trigger notifies whoever wrote",
+        "trigger_sql.py",
+        'f" IF recorded AND current_setting({_literal(WRITER_DELIVERS)}, true) IS DISTINCT FROM \'on\' THEN"',
+        'f" IF recorded THEN"',
+        database="postgresql",
+    ),
+    Mutant(
+        "delivery: a writer that cannot reach Redis leaves its entries without waking the relays",
+        "delivery.py",
+        'invalidations left in the outbox for the relay: %s", error)\n        wake_relays(using)',
+        'invalidations left in the outbox for the relay: %s", error)',
+        database="postgresql",
+    ),
 ]  # fmt: skip
 
 

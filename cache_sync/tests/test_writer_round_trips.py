@@ -1,0 +1,93 @@
+"""What a write costs the writer on PostgreSQL: one read of its entries with their relations, one delete,
+and no NOTIFY (which serialises commits) unless it leaves entries for the relay."""
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from cache_sync.models import OUTBOX_TABLE
+from cache_sync.signals import keys_invalidated
+from cache_sync.tests import factories
+from cache_sync.tests.fixtures import free_port
+from cache_sync.tests.helpers import cached, page
+from cache_sync.tests.testapp.models import Book, Tag
+from cache_sync.triggers import NOTIFY_CHANNEL
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's write path"),
+]
+
+
+@pytest.fixture
+def odes():
+    return factories.book(factories.shelf("poetry"), "odes", "Odes")
+
+
+@pytest.fixture
+def invalidated():
+    keys: list[str] = []
+
+    def receive(sender, **kwargs):
+        keys.extend(kwargs["keys"])
+
+    keys_invalidated.connect(receive)
+    yield keys
+    keys_invalidated.disconnect(receive)
+
+
+@pytest.fixture
+def listener():
+    """A LISTEN connection of its own, as a relay's; `notified()` says whether a NOTIFY came since."""
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as listening:
+        listening.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+        def notified() -> bool:
+            # A notification is queued at the commit that sends it, before the writer returns.
+            return any(True for _n in listening.notifies(timeout=0.5, stop_after=1))
+
+        yield notified
+
+
+def test_a_save_reads_its_entries_and_their_relations_in_one_statement_then_deletes_them(client, odes):
+    cached(client, "/books/odes/", "/shelves/poetry/")
+    odes.title = "Odes, read once"
+    with CaptureQueriesContext(connection) as queries:
+        odes.save()
+    # The write itself is logged last: its delivery runs inside its execute wrapper (autocommit).
+    after_the_write = [query["sql"] for query in queries.captured_queries if not query["sql"].startswith("UPDATE")]
+    assert len(after_the_write) == 2, after_the_write  # the read (entries, shelf slugs), the delete
+    assert OUTBOX_TABLE in after_the_write[0] and "testapp_shelf" in after_the_write[0]
+    assert after_the_write[1].startswith(f"DELETE FROM {OUTBOX_TABLE}")
+    assert "Odes, read once" in page(client, "/shelves/poetry/")  # {shelf.slug} rendered from that read
+
+
+def test_relations_of_rows_recorded_by_their_pk_alone_are_still_followed(odes, invalidated):
+    other = factories.book(factories.shelf("prose"), "sagas", "Sagas")
+    tag = Tag.objects.create(code="old", label="Old")
+    invalidated.clear()
+    with transaction.atomic():
+        odes.title = "Odes again"
+        odes.save()  # a full row: its shelf is read with the entries
+        other.tags.add(tag)  # a link: the book recorded by its pk, its shelf read after
+    assert {"shelf:poetry", "shelf:prose", "book:sagas"} <= set(invalidated)
+
+
+def test_a_delivering_writer_does_not_notify_and_a_writer_without_cache_sync_does(odes, listener):
+    Book.objects.filter(pk=odes.pk).update(title="Delivered by its writer")
+    assert not listener()
+    outsider = connection.get_new_connection(connection.get_connection_params())  # psql, another program
+    try:
+        outsider.execute("UPDATE testapp_book SET title = 'Written outside' WHERE id = %s", [odes.pk])
+        outsider.commit()
+    finally:
+        outsider.close()
+    assert listener()
+
+
+def test_a_writer_that_cannot_reach_redis_wakes_the_relays(odes, listener, cache_on):
+    cache_on(f"redis://127.0.0.1:{free_port()}/0")
+    Book.objects.filter(pk=odes.pk).update(title="Left for the relay")
+    assert listener()
