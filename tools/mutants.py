@@ -604,6 +604,13 @@ MUTANTS = [
         database="postgresql",
     ),
     Mutant(
+        "relay: the outbox is left to autovacuum (it grows under steady writes)",
+        "relay.py",
+        "        outbox.vacuum(self.using)\n",
+        "",
+        database="postgresql",
+    ),
+    Mutant(
         "delivery: a writer that cannot reach Redis leaves its entries without waking the relays",
         "delivery.py",
         'invalidations left in the outbox for the relay: %s", error)\n        wake_relays(using)',

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from cache_sync import relay
 from cache_sync.models import OUTBOX_TABLE
 from cache_sync.signals import keys_invalidated
 from cache_sync.tests import factories
@@ -91,3 +92,16 @@ def test_a_writer_that_cannot_reach_redis_wakes_the_relays(odes, listener, cache
     cache_on(f"redis://127.0.0.1:{free_port()}/0")
     Book.objects.filter(pk=odes.pk).update(title="Left for the relay")
     assert listener()
+
+
+def vacuums_of_the_outbox() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = %s", [OUTBOX_TABLE])
+        return cursor.fetchone()[0]
+
+
+def test_the_relays_housekeeping_vacuums_the_outbox_its_writers_empty(odes):
+    before = vacuums_of_the_outbox()
+    rounds = iter([False])
+    relay.run("default", should_stop=lambda: next(rounds, True))  # one round, its housekeeping included
+    assert vacuums_of_the_outbox() == before + 1
