@@ -13,10 +13,11 @@ from django.db import connections
 
 from .triggers import NOTIFY_CHANNEL
 
-# Seconds between outbox reads when no notification came: how soon the relay finds the entries of a
+# Seconds between outbox reads when no notification came (PostgreSQL): how soon the relay finds the entries of a
 # writer killed between its commit and its delivery (it notifies nobody: see wake_relays.py).
 IDLE_POLL = 0.1
 SQLITE_WATCH = 0.005  # seconds between data_version reads on SQLite
+SQLITE_IDLE_POLL = 1.0  # every commit changes data_version, the delivering writer's too: a safety net only
 
 
 def open_waiter(using: str) -> Callable[[], None]:
@@ -56,7 +57,7 @@ class _SqliteDataVersion:
             return cursor.fetchone()[0]
 
     def __call__(self) -> None:
-        deadline = time.monotonic() + IDLE_POLL
+        deadline = time.monotonic() + SQLITE_IDLE_POLL
         start = self._read()
         while time.monotonic() < deadline:
             time.sleep(SQLITE_WATCH)
