@@ -10,7 +10,7 @@ only, streamed, never as model instances.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -119,9 +119,9 @@ def _complete(model: type[models.Model], rule: Rule, rows: list[dict], using: st
 
 def _to_python(model: type[models.Model], row: dict) -> dict:
     """JSON values as the fields' Python values (SQLite's 0/1 as booleans...), so keys render alike everywhere."""
-    fields = _fields_by_attname(model)
+    converters = _converters(model)
     return {
-        name: fields[name].to_python(value) if value is not None and name in fields else value
+        name: converters[name](value) if value is not None and name in converters else value
         for name, value in row.items()
     }
 
@@ -129,6 +129,15 @@ def _to_python(model: type[models.Model], row: dict) -> dict:
 @cache
 def _fields_by_attname(model: type[models.Model]) -> dict[str, models.Field]:
     return {"pk": model._meta.pk, **{f.attname: f for f in model._meta.concrete_fields}}
+
+
+@cache
+def _converters(model: type[models.Model]) -> dict[str, Callable[[object], object]]:
+    """Each column's to_python; a foreign key's is its target's (what ForeignKey.to_python calls, per row)."""
+    return {
+        name: field.target_field.to_python if field.many_to_one or field.one_to_one else field.to_python
+        for name, field in _fields_by_attname(model).items()
+    }
 
 
 def _read_with_entries(model, label: str, rows: list[dict], followed: Followed) -> dict[tuple[str, ...], tuple]:
@@ -162,19 +171,28 @@ def _render_rows(
         for template in templates
         for path in template.paths
     }
-    for row in rows:
-        for template in templates:
-            values = {}
-            for path in template.paths:
-                attname, through = plan[path]
+    for template in templates:
+        # Each distinct combination of values once: 10,000 products of one category are one category key.
+        steps = [plan[path] for path in template.paths]
+        rendered: set[tuple] = set()
+        for row in rows:
+            values = []
+            for attname, through in steps:
                 value = row.get(attname)
                 if through is not None and value is not None:
                     value = through.get(value)
                 if value is None:
                     break
-                values[path] = value
+                values.append(value)
             else:
-                yield template.render_values(values)
+                combination = tuple(values)
+                try:
+                    if combination in rendered:
+                        continue
+                    rendered.add(combination)
+                except TypeError:  # an unhashable value (a JSON field's list): rendered every time
+                    pass
+                yield template.render_values(dict(zip(template.paths, combination, strict=True)))
 
 
 def _follow_relations(model, templates, rows, using, read) -> dict[tuple[str, ...], dict]:

@@ -611,6 +611,19 @@ MUTANTS = [
         database="postgresql",
     ),
     Mutant(
+        "affected: a key whose values are unhashable breaks the delivery",
+        "affected.py",
+        "                except TypeError:  # an unhashable value (a JSON field's list): rendered every time\n"
+        "                    pass",
+        "                except KeyError:\n                    pass",
+    ),
+    Mutant(
+        "affected: a key many rows share is rendered for each of them",
+        "affected.py",
+        "                    if combination in rendered:\n                        continue",
+        "                    if combination in ():\n                        continue",
+    ),
+    Mutant(
         "delivery: a writer that cannot reach Redis leaves its entries without waking the relays",
         "delivery.py",
         'invalidations left in the outbox for the relay: %s", error)\n        wake_relays(using)',
