@@ -140,7 +140,9 @@ def _converters(model: type[models.Model]) -> dict[str, Callable[[object], objec
     }
 
 
-def _read_with_entries(model, label: str, rows: list[dict], followed: Followed) -> dict[tuple[str, ...], tuple]:
+def _read_with_entries(
+    model: type[models.Model], label: str, rows: list[dict], followed: Followed
+) -> dict[tuple[str, ...], tuple[dict, set]]:
     """Path -> (target id -> value, the ids asked for) of the paths read with the entries."""
     read = {}
     for (of_label, path), pairs in followed.items():
@@ -162,8 +164,12 @@ def _end_field(model: type[models.Model], path: tuple[str, ...]) -> models.Field
 
 
 def _render_rows(
-    model: type[models.Model], templates: tuple[KeyTemplate, ...], rows: list[dict], using: str, read=None
-):
+    model: type[models.Model],
+    templates: tuple[KeyTemplate, ...],
+    rows: list[dict],
+    using: str,
+    read: dict[tuple[str, ...], tuple[dict, set]] | None = None,
+) -> Iterator[str]:
     followed = _follow_relations(model, templates, rows, using, read or {})
     # Per path: the row's field that starts it, and for a path through a relation its values now.
     plan = {

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from django.apps import apps
-from django.db import connections
+from django.db import connections, models
 from django.db.models.expressions import RawSQL
 
 from .conf import Config
@@ -50,9 +51,9 @@ def _follow_queries(config: Config, labels: frozenset[str], using: str) -> tuple
     return tuple(follows)
 
 
-def _follow(model, label: str, path: tuple[str, ...], using: str) -> Follow:
+def _follow(model: type[models.Model], label: str, path: tuple[str, ...], using: str) -> Follow:
     connection = connections[using]
-    relation = model._meta.get_field(path[0])
+    relation: Any = model._meta.get_field(path[0])  # a ForeignKey: the rule's path starts at one
     target = relation.target_field.attname if relation.target_field.attname != "id" else "pk"
     cast = relation.target_field.rel_db_type(connection)
     ids = RawSQL(
