@@ -20,12 +20,12 @@ WRITERS = 8
 GOAL = 0.9
 
 
-def _start_writers(env: dict, first_product: int, without: bool, design: tuple = ()) -> list[subprocess.Popen]:
+def _start_writers(env: dict, first_product: int, without: bool, design: bool | None = None) -> list[subprocess.Popen]:
     command = [sys.executable, "-m", "benchmarks.concurrent_writes", "--child"]
     writers = []
     for n in range(WRITERS):
         args = [*command, str(first_product + n), *(["--without"] if without else [])]
-        args += [f"--design={int(design[0])},{int(design[1])}"] if design else []
+        args += [f"--design={int(design)}"] if design is not None else []
         writers.append(subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
     for writer in writers:
         if writer.stdout.readline().strip() != "ready":
@@ -50,7 +50,7 @@ def _stop(writers: list[subprocess.Popen]) -> int:
 
 
 def saves_per_second(
-    env: dict, first_product: int, seconds: float, without: bool, sample=None, design: tuple = ()
+    env: dict, first_product: int, seconds: float, without: bool, sample=None, design: bool | None = None
 ) -> float:
     """With cache_sync, a relay runs beside the writers, as in production (woken by each NOTIFY)."""
     writers = _start_writers(env, first_product, without, design)
@@ -183,8 +183,7 @@ def _child(argv: list[str]) -> int:
     if design:
         from benchmarks.writes import write_design
 
-        merged, notify = (flag == "1" for flag in design.split(","))
-        write_design(merged, notify).__enter__()  # for the whole process
+        write_design(design == "1").__enter__()  # for the whole process
     saves = 0
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))

@@ -45,36 +45,28 @@ def without_cache_sync():
     install_triggers()
 
 
-# The write-path designs measured side by side (issue 17): (entries and relations in one read, NOTIFY on every commit).
+# The write-path designs measured side by side (issue 17): whether the entries and the relations their keys
+# follow are read in one statement. A third, "a delivering writer does not NOTIFY", was measured (README) and
+# not kept: no gain beyond the noise, and a writer killed after its commit waited for the relay's poll.
 DESIGNS = {
-    "before: entries, relations, delete (3 DB round trips); NOTIFY on every commit": (False, True),
-    "entries with their relations in 1 read, delete (2); NOTIFY on every commit": (True, True),
-    "entries with their relations in 1 read, delete (2); no NOTIFY from a delivering writer (kept)": (True, False),
+    "before: entries, relations, delete (3 DB round trips)": False,
+    "entries with their relations in 1 read, delete (2) (kept)": True,
 }
 KEPT = list(DESIGNS)[-1]
 
 
 @contextlib.contextmanager
-def write_design(merged: bool, notify: bool):
+def write_design(merged: bool):
     """Run the writes of this process as one of DESIGNS (the kept one is cache_sync as it is)."""
     from cache_sync import delivery
-    from cache_sync.trigger_sql import WRITER_DELIVERS
 
     original = delivery.follow_queries
     if not merged:
         delivery.follow_queries = lambda *args, **kwargs: ()
-    _set_session(WRITER_DELIVERS, "off" if notify else "on")
     try:
         yield
     finally:
         delivery.follow_queries = original
-        _set_session(WRITER_DELIVERS, "on")
-
-
-def _set_session(name: str, value: str) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
 
 
 def compare_designs(name: str, write: Callable[[], object], *, rounds: int, repeat: int) -> dict:
@@ -85,8 +77,8 @@ def compare_designs(name: str, write: Callable[[], object], *, rounds: int, repe
     for _ in range(rounds):
         with without_cache_sync():
             times["without"].append(timed(write, repeat))
-        for design, (merged, notify) in DESIGNS.items():
-            with write_design(merged, notify):
+        for design, merged in DESIGNS.items():
+            with write_design(merged):
                 times[design].append(timed(write, repeat))
     return {
         "name": name,
@@ -120,19 +112,10 @@ def format_designs(writes: dict) -> list[str]:
 
 
 def format_writes_extra(writes: dict) -> list[str]:
-    """What the report's common part (scenarios.format_report) does not show: the designs, the unnotified relay."""
+    """What the report's common part (scenarios.format_report) does not show: the designs side by side."""
     from benchmarks.concurrent_writes import format_concurrent_designs
 
-    relay = writes["relay_unnotified"]
-    return [
-        *format_designs(writes),
-        *format_concurrent_designs(writes["concurrent"]),
-        "",
-        f"Relay delivery of {relay['samples']} writes whose trigger did not notify (a Django writer killed between "
-        f"its commit and its delivery: the relay finds them at its next poll): p50 {relay['p50_ms']:.1f} ms, "
-        f"p99 {relay['p99_ms']:.1f} ms, max {relay['max_ms']:.1f} ms.",
-        "",
-    ]
+    return [*format_designs(writes), *format_concurrent_designs(writes["concurrent"]), ""]
 
 
 def count_round_trips(write: Callable[[], object]) -> int:
@@ -221,25 +204,18 @@ def run_writes(
         "concurrent": concurrent,
         "soak": soaked,
         "relay": relay_latency(product),
-        "relay_unnotified": relay_latency(product, delivering=True),
         "fan_out": fan_out(rounds=3),
     }
 
 
-def relay_latency(product: Product, samples: int = 60, *, delivering: bool = False) -> dict:
+def relay_latency(product: Product, samples: int = 60) -> dict:
     """A write through a connection of its own, which Django never sees (so only the relay delivers it),
-    as a writer killed after its COMMIT leaves it: time from its commit until a reader misses. With
-    `delivering`, the connection is marked as a delivering writer's (its trigger does not notify): a
-    Django writer killed between its commit and its delivery, which the relay finds at its next poll."""
+    as a writer killed after its COMMIT leaves it: time from its commit until a reader misses."""
     env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict)}
     relay = subprocess.Popen(
         [sys.executable, "manage.py", "cache_sync", "relay"], env=env, stdout=subprocess.PIPE, text=True
     )
     outsider = connection.get_new_connection(connection.get_connection_params())
-    if delivering and connection.vendor == "postgresql":
-        from cache_sync.wake_relays import mark_as_delivering
-
-        mark_as_delivering(outsider)
     placeholder = "%s" if connection.vendor == "postgresql" else "?"
     update = f"UPDATE catalog_product SET price = {placeholder} WHERE id = {placeholder}"
     latencies = []

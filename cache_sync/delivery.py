@@ -30,7 +30,6 @@ from .outbox import KEYS_LABEL
 from .replicas import invalidation_position
 from .signals import keys_invalidated
 from .store import get_store
-from .wake_relays import wake_relays
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +117,8 @@ def deliver_own_changes(using: str) -> None:
     except StoreUnavailable as error:
         stats.count("redis_error")
         logger.warning("Redis unavailable: invalidations left in the outbox for the relay: %s", error)
-        wake_relays(using)
     except DatabaseError:
         logger.exception("Reading the outbox failed: invalidations left for the relay")
-        wake_relays(using)
 
 
 def _read_own_changes(using: str, labels: frozenset[str]) -> tuple[list[outbox.Change], Followed | None]:

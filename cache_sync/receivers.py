@@ -31,7 +31,6 @@ from django.db.backends.signals import connection_created
 from .delivery import deliver_after_commit, deliver_owed
 from .statements import PLAIN_READS, Kind, classify, mentions_any, statement_text
 from .triggers import watched_table_names
-from .wake_relays import mark_as_delivering
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -157,11 +156,6 @@ def install_hook(sender=None, connection=None, **kwargs) -> None:
         connection._cache_sync_installed = True
         watch_cursors(connection)
         watch_commits(connection)
-    if connection.vendor == "postgresql" and _hook.tables and connection.connection is not None:
-        try:
-            mark_as_delivering(connection.connection)
-        except Exception:
-            logger.warning("cache_sync could not mark the connection: its triggers notify the relays", exc_info=True)
 
 
 def watch_cursors(connection: BaseDatabaseWrapper) -> None:

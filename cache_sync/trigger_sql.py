@@ -18,9 +18,6 @@ from .watched import Trigger, WatchedLinks, WatchedTable
 
 PREFIX = "cache_sync_"
 NOTIFY_CHANNEL = "cache_sync_outbox"
-# Set for its session on each connection of a process that delivers its own writes (receivers.py):
-# its triggers do not NOTIFY, the writer wakes the relays only when it leaves an entry behind.
-WRITER_DELIVERS = "cache_sync.writer_delivers"
 
 
 def expected_triggers(vendor: str, watched: list[WatchedTable | WatchedLinks]) -> list[Trigger]:
@@ -212,15 +209,12 @@ def _postgresql_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
     for operation, body in by_operation.items():
         settings = planner.get(operation, "")
         name = _name(watched.table, operation, [*body, settings] if settings else body)
-        # NOTIFY is delivered at commit, once per transaction: it wakes the relays, for a writer that
-        # does not deliver itself (psql, another program). PostgreSQL serialises the commits of
-        # transactions that notified (one global lock), so a writer that delivers does not notify.
+        # NOTIFY is delivered at commit, once per transaction: it wakes the relays.
         function = (
             f"CREATE OR REPLACE FUNCTION {_q(name)}() RETURNS trigger LANGUAGE plpgsql{settings} AS $$ "
             f"DECLARE recorded boolean := false; BEGIN "
             + " ".join(f"{statement} recorded := recorded OR FOUND;" for statement in body)
-            + f" IF recorded AND current_setting({_literal(WRITER_DELIVERS)}, true) IS DISTINCT FROM 'on' THEN"
-            f" PERFORM pg_notify({_literal(NOTIFY_CHANNEL)}, ''); END IF; RETURN NULL; END $$"
+            + f" IF recorded THEN PERFORM pg_notify({_literal(NOTIFY_CHANNEL)}, ''); END IF; RETURN NULL; END $$"
         )
         trigger = (
             f"CREATE TRIGGER {_q(name)} AFTER {operation} ON {_q(watched.table)}"

@@ -13,11 +13,8 @@ from django.db import connections
 
 from .triggers import NOTIFY_CHANNEL
 
-# Seconds between outbox reads when no notification came (PostgreSQL): how soon the relay finds the entries of a
-# writer killed between its commit and its delivery (it notifies nobody: see wake_relays.py).
-IDLE_POLL = 0.1
+IDLE_POLL = 1.0  # seconds between outbox reads when no notification came (a safety net)
 SQLITE_WATCH = 0.005  # seconds between data_version reads on SQLite
-SQLITE_IDLE_POLL = 1.0  # every commit changes data_version, the delivering writer's too: a safety net only
 
 
 def open_waiter(using: str) -> Callable[[], None]:
@@ -27,7 +24,7 @@ def open_waiter(using: str) -> Callable[[], None]:
 
 
 class _PostgresNotifications:
-    """Blocks until a NOTIFY (a trigger's, or a writer's that left entries) arrives, or IDLE_POLL passes."""
+    """Blocks until the triggers' NOTIFY arrives (or IDLE_POLL passes), on a connection of its own."""
 
     def __init__(self, using: str) -> None:
         import psycopg
@@ -57,7 +54,7 @@ class _SqliteDataVersion:
             return cursor.fetchone()[0]
 
     def __call__(self) -> None:
-        deadline = time.monotonic() + SQLITE_IDLE_POLL
+        deadline = time.monotonic() + IDLE_POLL
         start = self._read()
         while time.monotonic() < deadline:
             time.sleep(SQLITE_WATCH)

@@ -590,20 +590,6 @@ MUTANTS = [
         database="postgresql",
     ),
     Mutant(
-        "receivers: a delivering writer's connections are not marked (its triggers notify on every commit)",
-        "receivers.py",
-        "            mark_as_delivering(connection.connection)",
-        "            pass",
-        database="postgresql",
-    ),
-    Mutant(
-        "trigger_sql: the trigger notifies whoever wrote",
-        "trigger_sql.py",
-        'f" IF recorded AND current_setting({_literal(WRITER_DELIVERS)}, true) IS DISTINCT FROM \'on\' THEN"',
-        'f" IF recorded THEN"',
-        database="postgresql",
-    ),
-    Mutant(
         "relay: the outbox is left to autovacuum (it grows under steady writes)",
         "relay.py",
         "        outbox.vacuum(self.using)\n",
@@ -622,13 +608,6 @@ MUTANTS = [
         "affected.py",
         "                    if combination in rendered:\n                        continue",
         "                    if combination in ():\n                        continue",
-    ),
-    Mutant(
-        "delivery: a writer that cannot reach Redis leaves its entries without waking the relays",
-        "delivery.py",
-        'invalidations left in the outbox for the relay: %s", error)\n        wake_relays(using)',
-        'invalidations left in the outbox for the relay: %s", error)',
-        database="postgresql",
     ),
 ]  # fmt: skip
 
