@@ -597,6 +597,13 @@ MUTANTS = [
         database="postgresql",
     ),
     Mutant(
+        "outbox: a VACUUM that fails breaks the relay's housekeeping",
+        "outbox.py",
+        "    except DatabaseError as error:  # inside a transaction",
+        "    except KeyError as error:  # inside a transaction",
+        database="postgresql",
+    ),
+    Mutant(
         "affected: a key whose values are unhashable breaks the delivery",
         "affected.py",
         "                except TypeError:  # an unhashable value (a JSON field's list): rendered every time\n"
