@@ -20,11 +20,12 @@ WRITERS = 8
 GOAL = 0.9
 
 
-def _start_writers(env: dict, first_product: int, without: bool) -> list[subprocess.Popen]:
+def _start_writers(env: dict, first_product: int, without: bool, design: bool | None = None) -> list[subprocess.Popen]:
     command = [sys.executable, "-m", "benchmarks.concurrent_writes", "--child"]
     writers = []
     for n in range(WRITERS):
         args = [*command, str(first_product + n), *(["--without"] if without else [])]
+        args += [f"--design={int(design)}"] if design is not None else []
         writers.append(subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
     for writer in writers:
         if writer.stdout.readline().strip() != "ready":
@@ -48,8 +49,17 @@ def _stop(writers: list[subprocess.Popen]) -> int:
     return saves
 
 
-def saves_per_second(env: dict, first_product: int, seconds: float, without: bool, sample=None) -> float:
-    writers = _start_writers(env, first_product, without)
+def saves_per_second(
+    env: dict, first_product: int, seconds: float, without: bool, sample=None, design: bool | None = None
+) -> float:
+    """With cache_sync, a relay runs beside the writers, as in production (woken by each NOTIFY)."""
+    writers = _start_writers(env, first_product, without, design)
+    relay = None
+    if not without:
+        relay = subprocess.Popen(
+            [sys.executable, "manage.py", "cache_sync", "relay"], env=env, stdout=subprocess.PIPE, text=True
+        )
+        relay.stdout.readline()  # "Relaying ..."
     try:
         _go(writers)
         start = time.perf_counter()
@@ -64,16 +74,32 @@ def saves_per_second(env: dict, first_product: int, seconds: float, without: boo
             if writer.poll() is None:
                 writer.kill()
                 writer.wait()
+        if relay is not None:
+            relay.send_signal(signal.SIGTERM)
+            relay.wait(10)
 
 
-def run_concurrent(without_cache_sync, env: dict, first_product: int, *, rounds: int, seconds: float) -> dict:
+def run_concurrent(
+    without_cache_sync, env: dict, first_product: int, *, rounds: int, seconds: float, designs: dict | None = None
+) -> dict:
+    """Saves per second with and without cache_sync; and each of `designs` (benchmarks.writes.DESIGNS)."""
     with_rates, without_rates = [], []
+    design_rates: dict[str, list[float]] = {name: [] for name in designs or {}}
     for _ in range(rounds):
         with without_cache_sync():
             without_rates.append(saves_per_second(env, first_product, seconds, without=True))
         with_rates.append(saves_per_second(env, first_product, seconds, without=False))
+        for name, design in (designs or {}).items():
+            design_rates[name].append(saves_per_second(env, first_product, seconds, without=False, design=design))
     ratios = [w / b for w, b in zip(with_rates, without_rates, strict=True)]
     return {
+        "designs": {
+            name: {
+                "saves_per_s": statistics.median(rates),
+                "ratio": statistics.median(r / b for r, b in zip(rates, without_rates, strict=True)),
+            }
+            for name, rates in design_rates.items()
+        },
         "with": statistics.median(with_rates),
         "without": statistics.median(without_rates),
         "ratio": statistics.median(ratios),
@@ -123,6 +149,22 @@ def format_concurrent(concurrent: dict | None, soak: dict | None) -> list[str]:
     return lines
 
 
+def format_concurrent_designs(concurrent: dict | None) -> list[str]:
+    if not concurrent or not concurrent["designs"]:
+        return []
+    lines = [
+        "",
+        f"{WRITERS} writers (and a relay), each design against no cache_sync, alternating rounds:",
+        "",
+        "| design | saves/s | without | ratio |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, figures in concurrent["designs"].items():
+        rate, without = figures["saves_per_s"], concurrent["without"]
+        lines.append(f"| {name} | {rate:.0f} | {without:.0f} | {figures['ratio']:.2f}x |")
+    return lines
+
+
 def _child(argv: list[str]) -> int:
     import django
 
@@ -137,6 +179,11 @@ def _child(argv: list[str]) -> int:
     if without:
         override_settings(CACHE_SYNC={**settings.CACHE_SYNC, "RULES": {}}).enable()
     products = list(Product.objects.order_by("id")[first * 10 : first * 10 + 10])
+    design = next((arg.split("=", 1)[1] for arg in argv if arg.startswith("--design=")), None)
+    if design:
+        from benchmarks.writes import write_design
+
+        write_design(design == "1").__enter__()  # for the whole process
     saves = 0
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))

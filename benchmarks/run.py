@@ -75,11 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         scenarios.clean_up()
         runner.teardown_databases(old_config)
-    report = scenarios.format_report(pages, write_results, args)
+    report = scenarios.format_report(pages, write_results, args) + "\n".join(writes.format_writes_extra(write_results))
     print(report)
     os.makedirs("benchmarks/results", exist_ok=True)
-    with open("benchmarks/results/latest.md", "w") as out:
-        out.write(report)
+    from django.db import connection
+
+    vendor = connection.vendor
+    for name in ("latest.md", f"{vendor}.md"):  # latest, and the last run of each database
+        with open(f"benchmarks/results/{name}", "w") as out:
+            out.write(report)
     if not all(check["ok"] for check in write_results["bulk"]["linear"]):
         print("FAILED: a bulk write is not linear in its rows (see above)", file=sys.stderr)
         return 1

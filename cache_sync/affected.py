@@ -10,7 +10,7 @@ only, streamed, never as model instances.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -43,7 +43,14 @@ class AffectedKeys:
             yield from keys
 
 
-def affected_keys(changes: Iterable[Change], using: str, config: Config | None = None) -> AffectedKeys:
+Followed = dict[tuple[str, tuple[str, ...]], list]  # (label, path) -> [target id, value] pairs, as JSON
+
+
+def affected_keys(
+    changes: Iterable[Change], using: str, config: Config | None = None, followed: Followed | None = None
+) -> AffectedKeys:
+    """The keys of the changes; `followed` holds paths through relations already read with the entries
+    (followed.py): those are not queried again, but for ids the entries did not name."""
     config = config or get_config()
     affected = AffectedKeys()
     rows_by_model: dict[str, list[dict]] = defaultdict(list)
@@ -64,8 +71,9 @@ def affected_keys(changes: Iterable[Change], using: str, config: Config | None =
         if rule is None:
             continue  # the rule was removed after the change was recorded
         model = apps.get_model(label)
+        read = _read_with_entries(model, label, rows, followed) if followed else {}
         rows = _complete(model, rule, rows, using)
-        affected.add(_render_rows(model, rule.keys, rows, using), rebuild=rule.rebuilds)
+        affected.add(_render_rows(model, rule.keys, rows, using, read), rebuild=rule.rebuilds)
         for accessor, templates in rule.related:
             affected.fan_out.append(_related_keys(model, accessor, templates, [row["pk"] for row in rows], using))
     return affected
@@ -111,9 +119,9 @@ def _complete(model: type[models.Model], rule: Rule, rows: list[dict], using: st
 
 def _to_python(model: type[models.Model], row: dict) -> dict:
     """JSON values as the fields' Python values (SQLite's 0/1 as booleans...), so keys render alike everywhere."""
-    fields = _fields_by_attname(model)
+    converters = _converters(model)
     return {
-        name: fields[name].to_python(value) if value is not None and name in fields else value
+        name: converters[name](value) if value is not None and name in converters else value
         for name, value in row.items()
     }
 
@@ -123,38 +131,91 @@ def _fields_by_attname(model: type[models.Model]) -> dict[str, models.Field]:
     return {"pk": model._meta.pk, **{f.attname: f for f in model._meta.concrete_fields}}
 
 
-def _render_rows(model: type[models.Model], templates: tuple[KeyTemplate, ...], rows: list[dict], using: str):
-    followed = _follow_relations(model, templates, rows, using)
+@cache
+def _converters(model: type[models.Model]) -> dict[str, Callable[[object], object]]:
+    """Each column's to_python; a foreign key's is its target's (what ForeignKey.to_python calls, per row)."""
+    return {
+        name: field.target_field.to_python if field.many_to_one or field.one_to_one else field.to_python
+        for name, field in _fields_by_attname(model).items()
+    }
+
+
+def _read_with_entries(
+    model: type[models.Model], label: str, rows: list[dict], followed: Followed
+) -> dict[tuple[str, ...], tuple[dict, set]]:
+    """Path -> (target id -> value, the ids asked for) of the paths read with the entries."""
+    read = {}
+    for (of_label, path), pairs in followed.items():
+        if of_label != label:
+            continue
+        relation = _model_field(model, path[0])
+        target, end = relation.target_field, _end_field(model, path)
+        values = {target.to_python(k): None if v is None else end.to_python(v) for k, v in pairs}
+        asked = {relation.to_python(row[relation.attname]) for row in rows if row.get(relation.attname) is not None}
+        read[path] = (values, asked)
+    return read
+
+
+def _end_field(model: type[models.Model], path: tuple[str, ...]) -> models.Field:
+    field = _model_field(model, path[0])
+    for name in path[1:]:
+        field = _model_field(field.related_model, name)
+    return field
+
+
+def _render_rows(
+    model: type[models.Model],
+    templates: tuple[KeyTemplate, ...],
+    rows: list[dict],
+    using: str,
+    read: dict[tuple[str, ...], tuple[dict, set]] | None = None,
+) -> Iterator[str]:
+    followed = _follow_relations(model, templates, rows, using, read or {})
     # Per path: the row's field that starts it, and for a path through a relation its values now.
     plan = {
         path: (_model_field(model, path[0]).attname, followed.get(path))
         for template in templates
         for path in template.paths
     }
-    for row in rows:
-        for template in templates:
-            values = {}
-            for path in template.paths:
-                attname, through = plan[path]
+    for template in templates:
+        # Each distinct combination of values once: 10,000 products of one category are one category key.
+        steps = [plan[path] for path in template.paths]
+        rendered: set[tuple] = set()
+        for row in rows:
+            values = []
+            for attname, through in steps:
                 value = row.get(attname)
                 if through is not None and value is not None:
                     value = through.get(value)
                 if value is None:
                     break
-                values[path] = value
+                values.append(value)
             else:
-                yield template.render_values(values)
+                combination = tuple(values)
+                try:
+                    if combination in rendered:
+                        continue
+                    rendered.add(combination)
+                except TypeError:  # an unhashable value (a JSON field's list): rendered every time
+                    pass
+                yield template.render_values(dict(zip(template.paths, combination, strict=True)))
 
 
-def _follow_relations(model, templates, rows, using) -> dict[tuple[str, ...], dict]:
-    """For each path through a relation, target id -> value at its end (one query per path)."""
+def _follow_relations(model, templates, rows, using, read) -> dict[tuple[str, ...], dict]:
+    """For each path through a relation, target id -> value at its end (one query per path, but for
+    the ids already `read` with the entries)."""
     followed = {}
     for path in {path for t in templates for path in t.paths if len(path) > 1}:
         relation = _model_field(model, path[0])
         ids = {row[relation.attname] for row in rows if row.get(relation.attname) is not None}
-        target = relation.target_field.attname if relation.target_field.attname != "id" else "pk"
-        manager = relation.related_model._base_manager.using(using)
-        followed[path] = dict(manager.filter(**{f"{target}__in": ids}).values_list(target, "__".join(path[1:])))
+        values, asked = read.get(path, ({}, set()))
+        ids -= asked
+        if ids:
+            target = relation.target_field.attname if relation.target_field.attname != "id" else "pk"
+            manager = relation.related_model._base_manager.using(using)
+            pairs = manager.filter(**{f"{target}__in": ids}).values_list(target, "__".join(path[1:]))
+            values = {**values, **dict(pairs)}
+        followed[path] = values
     return followed
 
 

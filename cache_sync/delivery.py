@@ -22,9 +22,10 @@ from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, router, transaction
 
 from . import outbox, stats
-from .affected import AffectedKeys, affected_keys
+from .affected import AffectedKeys, Followed, affected_keys
 from .breaker import StoreUnavailable, breaker
 from .conf import Config, get_config
+from .followed import follow_queries
 from .outbox import KEYS_LABEL
 from .replicas import invalidation_position
 from .signals import keys_invalidated
@@ -36,13 +37,13 @@ CLAIM_LIMIT = 5000  # entries read per round
 PIPELINE_CHUNK = 10_000  # DELs per Redis round trip
 
 
-def deliver(changes: list[outbox.Change], using: str) -> AffectedKeys:
-    """Delete the families the changes touch. Raises StoreUnavailable."""
+def deliver(changes: list[outbox.Change], using: str, followed: Followed | None = None) -> AffectedKeys:
+    """Delete the families the changes touch (`followed`: see affected_keys). Raises StoreUnavailable."""
     config = get_config()
     affected = AffectedKeys()
     if not changes or not config.invalidates:
         return affected
-    affected = affected_keys(changes, using, config)
+    affected = affected_keys(changes, using, config, followed)
     store = get_store(config.cache_alias)
     keys = affected.all_keys()
     sent = 0
@@ -104,8 +105,11 @@ def deliver_own_changes(using: str) -> None:
     """Deliver what this connection wrote (after its commit); failures are left to the relay."""
     labels = renderable_models()
     try:
-        while changes := outbox.pending_of_this_writer(using, CLAIM_LIMIT, labels):
-            affected = deliver(changes, using)
+        while True:
+            changes, followed = _read_own_changes(using, labels)
+            if not changes:
+                break
+            affected = deliver(changes, using, followed)
             outbox.remove_of_this_writer(using, changes, labels)
             announce(affected, using)
             if len(changes) < CLAIM_LIMIT:
@@ -115,6 +119,13 @@ def deliver_own_changes(using: str) -> None:
         logger.warning("Redis unavailable: invalidations left in the outbox for the relay: %s", error)
     except DatabaseError:
         logger.exception("Reading the outbox failed: invalidations left for the relay")
+
+
+def _read_own_changes(using: str, labels: frozenset[str]) -> tuple[list[outbox.Change], Followed | None]:
+    """This writer's entries; on PostgreSQL with the relations their keys follow, in one statement."""
+    if follows := follow_queries(get_config(), labels, using):
+        return outbox.pending_of_this_writer_followed(using, CLAIM_LIMIT, labels, follows)
+    return outbox.pending_of_this_writer(using, CLAIM_LIMIT, labels), None
 
 
 def deliver_pending(using: str, limit: int = CLAIM_LIMIT, labels: Collection[str] | None = None) -> int:

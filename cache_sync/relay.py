@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 RETRY_MAX = 0.25  # longest back-off while Redis is away: it delivers soon after Redis returns
 RECONNECT_FIRST = 0.05  # seconds before the first reconnection to a lost database
 RECONNECT_MAX = 2.0  # longest back-off between reconnections
-HOUSEKEEPING_EVERY = 5.0  # seconds between heartbeats (and prunings)
+HOUSEKEEPING_EVERY = 5.0  # seconds between heartbeats (and prunings, and the outbox's VACUUM)
 SET_ASIDE_FOR = 300.0  # seconds before the models whose entries failed to render are tried again
 CLOCK_MARGIN = 60.0  # seconds of disagreement allowed between the database's and Redis's clocks
 
@@ -224,6 +224,7 @@ class _Relay:
         if time.monotonic() < self.next_housekeeping:
             return
         prune_expired(self.using)
+        outbox.vacuum(self.using)
         heartbeat.write_heartbeat(self.using, self.name, self.caught_up_at, self.error, self.labels())
         self.next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY
 

@@ -63,6 +63,7 @@ def summarize(
         "cache_hit_ratio": _ratio(hits, hits + misses),
         "reads": n.get("reads", 0),
         "writes": writes,
+        "writes_per_s": writes / duration if duration else 0.0,
         "reads_checked": n.get("checked", 0),
         # 404s of category pages past the last one (products moved away since the crawl): no failure, no read.
         "pages_gone": n.get("gone:category", 0),
@@ -114,6 +115,7 @@ def summary_table(results: dict[str, dict]) -> str:
         ("read latency p50 / p95 / p99 (ms)", lambda r: " / ".join(_ms(v) for v in r["read_latency_ms"].values())),
         ("cache hit ratio", lambda r: _pct(r["cache_hit_ratio"], 1)),
         ("reads / writes", lambda r: f"{r['reads']} / {r['writes']}"),
+        ("writes/s", lambda r: f"{r.get('writes_per_s', 0):.1f}"),
         ("reads checked", lambda r: str(r["reads_checked"])),
         ("**stale reads**", lambda r: f"**{r['stale_reads']}**"),
         ("stale ratio (of checked)", lambda r: _pct(r["stale_ratio"], 3)),
@@ -163,6 +165,14 @@ How to read it:
 """
 
 
+def writer_throughput(results: dict[str, dict]) -> list[str]:
+    """The writers' throughput of `sync` against `naive` (what durable invalidation costs the writers)."""
+    if not {"sync", "naive"} <= results.keys() or not results["naive"].get("writes_per_s"):
+        return []
+    sync, naive = results["sync"]["writes_per_s"], results["naive"]["writes_per_s"]
+    return [f"Writers' throughput: `sync` {sync:.1f} writes/s, `naive` {naive:.1f} writes/s ({sync / naive:.2f}x).", ""]
+
+
 def write_reports(results: dict[str, dict], settings: dict, out: Path) -> str:
     table = summary_table(results)
     by_page = ["| page | " + " | ".join(f"`{m}` stale / checked" for m in results) + " |"]
@@ -192,6 +202,7 @@ def write_reports(results: dict[str, dict], settings: dict, out: Path) -> str:
             "",
             table,
             "",
+            *writer_throughput(results),
             "Stale reads by page kind:",
             "",
             *by_page,

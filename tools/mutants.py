@@ -697,6 +697,47 @@ MUTANTS = [
         "if later is not None and any(later.get(obj, version) < version for obj, version in expected.items()):",
         "if False:",
     ),
+    Mutant(
+        "delivery: the writer follows its entries' relations in queries of their own (3 round trips)",
+        "delivery.py",
+        "    if follows := follow_queries(get_config(), labels, using):",
+        "    if False:",
+        database="postgresql",
+    ),
+    Mutant(
+        "affected: relations of rows recorded by their pk alone are taken as read with the entries",
+        "affected.py",
+        "        ids -= asked",
+        "        ids = set() if read else ids",
+        database="postgresql",
+    ),
+    Mutant(
+        "relay: the outbox is left to autovacuum (it grows under steady writes)",
+        "relay.py",
+        "        outbox.vacuum(self.using)\n",
+        "",
+        database="postgresql",
+    ),
+    Mutant(
+        "outbox: a VACUUM that fails breaks the relay's housekeeping",
+        "outbox.py",
+        "    except DatabaseError as error:  # inside a transaction",
+        "    except KeyError as error:  # inside a transaction",
+        database="postgresql",
+    ),
+    Mutant(
+        "affected: a key whose values are unhashable breaks the delivery",
+        "affected.py",
+        "                except TypeError:  # an unhashable value (a JSON field's list): rendered every time\n"
+        "                    pass",
+        "                except KeyError:\n                    pass",
+    ),
+    Mutant(
+        "affected: a key many rows share is rendered for each of them",
+        "affected.py",
+        "                    if combination in rendered:\n                        continue",
+        "                    if combination in ():\n                        continue",
+    ),
 ]  # fmt: skip
 
 

@@ -47,7 +47,9 @@ def test_an_update_of_many_rows_after_single_saves_joins_without_a_nested_loop()
         book.title = f"Saved {n}"
         book.save()
 
-    plans = _logged_plans(lambda: Book.objects.update(title="Renamed"))
+    logged = _logged_plans(lambda: Book.objects.update(title="Renamed")).split("\nduration: ")
+    # The trigger's statement (the writer's delivery is logged too: its read unnests each entry's rows).
+    plans = "\n".join(plan for plan in logged if "old_rows" in plan)
 
     assert "old_rows" in plans and "new_rows" in plans  # the trigger's statement was logged
     assert "Nested Loop" not in plans

@@ -26,3 +26,12 @@ def test_match_recovers_the_placeholder_values():
 def test_malformed_templates_are_refused(text):
     with pytest.raises(TemplateSyntaxError):
         KeyTemplate.parse(text)
+
+
+def test_a_key_many_rows_share_is_rendered_once_and_an_unhashable_value_still_renders():
+    from cache_sync.affected import _render_rows
+    from cache_sync.tests.testapp.models import Book
+
+    templates = (KeyTemplate.parse("book:{slug}"), KeyTemplate.parse("books"))
+    rows = [{"pk": n, "slug": slug} for n, slug in enumerate(["odes", "odes", ["a", "list"]])]
+    assert list(_render_rows(Book, templates, rows, "default")) == ["book:odes", "book:['a', 'list']", "books"]

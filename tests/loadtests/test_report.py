@@ -94,3 +94,13 @@ def test_a_stale_reads_failure_names_its_age_in_a_few_buckets():
     assert stale_failure_message(25_000) == "STALE: page >1000 ms behind an acknowledged write"
     assert is_stale_failure(f"CatchResponseError({stale_failure_message(3)!r})")
     assert not is_stale_failure("HTTP 500")
+
+
+def test_the_summary_reports_the_writers_throughput_of_sync_against_naive(tmp_path):
+    results = {"naive": fake_mode("naive", False), "sync": fake_mode("sync", False)}
+    results["naive"]["writes_per_s"], results["sync"]["writes_per_s"] = 4.0, 3.0
+    write_reports(results, dict(duration=10), tmp_path)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "Writers' throughput: `sync` 3.0 writes/s, `naive` 4.0 writes/s (0.75x)." in summary
+    result = fake_mode("sync", False)
+    assert result["writes_per_s"] == result["writes"] / 10  # over the 10 s run
