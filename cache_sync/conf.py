@@ -88,7 +88,7 @@ def get_config() -> Config:
     return parse(getattr(settings, "CACHE_SYNC", {}))
 
 
-def reset(*, setting: str = "", **kwargs) -> None:
+def reset(*, setting: str = "", **kwargs: object) -> None:
     if setting in ("", "CACHE_SYNC", "CACHES"):
         get_config.cache_clear()
 
