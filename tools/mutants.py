@@ -803,6 +803,10 @@ def load_killers() -> dict[str, dict[str, str]]:
     return json.loads(KILLERS.read_text()) if KILLERS.exists() else {}
 
 
+def record_killers(all_killers: dict[str, dict[str, str]], database: str, killers: dict[str, str]) -> None:
+    KILLERS.write_text(json.dumps({**all_killers, database: dict(sorted(killers.items()))}, indent=1) + "\n")
+
+
 def main() -> int:
     database = suite_database()
     all_killers = load_killers()
@@ -827,7 +831,7 @@ def main() -> int:
             if killed and (test := killing_test(why)):
                 killers[mutant.name] = test
             print(f"{'killed  ' if killed else 'SURVIVED'}  {mutant.name}\n          {why}", flush=True)
-    KILLERS.write_text(json.dumps({**all_killers, database: dict(sorted(killers.items()))}, indent=1) + "\n")
+            record_killers(all_killers, database, killers)  # after each: an interrupted run keeps what it learnt
     print(f"{len(mutants) - survivors} of {len(mutants)} mutants killed on {database}.")
     return 1 if survivors else 0
 
