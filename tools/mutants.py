@@ -120,6 +120,7 @@ MUTANTS = [
         '                _sqlite_insert(label, _sqlite_json(watched, "OLD")),\n'
         '                _sqlite_insert(label, _sqlite_json(watched, "NEW"), f" WHERE {_sqlite_changed(keys)}"),',
         '                _sqlite_insert(label, _sqlite_json(watched, "NEW")),',
+        database="sqlite",  # PostgreSQL's UPDATE trigger has a mutant of its own
     ),
     Mutant(
         "pages: with the front door, the decorator stores before the other middleware ran",
@@ -490,6 +491,7 @@ MUTANTS = [
         "storable.py",
         "        return connection.connection.in_transaction",
         "        return False",
+        database="sqlite",  # SQLite's branch of the snapshot check
     ),
     Mutant(
         "storable: a REPEATABLE READ transaction that has not read yet counts as holding a snapshot",
@@ -563,6 +565,8 @@ MUTANTS = [
         "        read = read_for_view(page, request, view_kwargs)  # loads",
         "        if not request.user.is_authenticated:\n            return None\n"
         "        read = read_for_view(page, request, view_kwargs)  # loads",
+        # PostgreSQL tells whether the view's transaction has read yet: its page is stored either way.
+        database="sqlite",
     ),
     Mutant(
         "replicas: a fill sent to the primary that read a replica anyway is stored unchecked",
