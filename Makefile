@@ -29,6 +29,7 @@ run: $(VENV)/.runtime
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 # The site's suite, then cache_sync's own (its test app, settings and URLs).
 test: lint

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .signals import key_rebuilt, keys_invalidated
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _HOMES:
         return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'cache_sync' has no attribute {name!r}")

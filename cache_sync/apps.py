@@ -4,7 +4,7 @@ from django.core.signals import setting_changed
 from django.db.models.signals import post_migrate
 
 
-def reload_settings(setting: str, **kwargs) -> None:
+def reload_settings(setting: str, **kwargs: object) -> None:
     """Tests override CACHE_SYNC, CACHES and the URLconf: read them again and reconnect."""
     if setting == "ROOT_URLCONF":
         from .front_door import cached_view_at

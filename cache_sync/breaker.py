@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import TracebackType
 
 import redis
 from redis.exceptions import RedisClusterException
@@ -47,8 +48,9 @@ class unavailable_on_error:
     def __enter__(self) -> None:
         breaker.check()
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc is not None and isinstance(exc, redis.RedisError | RedisClusterException | OSError):
             breaker.trip()
             raise StoreUnavailable(str(exc)) from exc
-        return False

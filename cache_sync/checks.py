@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
-from django.apps import apps
+from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.checks import Error, Warning
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, models
+from django.db.models import ForeignObjectRel
 from django.http.request import validate_host
 from django.utils import timezone
 
 from .built_requests import built_request_host
-from .conf import get_config, parse
+from .conf import Config, Rule, get_config, parse
 from .keys import KeyTemplate
 from .triggers import SUPPORTED_VENDORS, compare_triggers, silent_triggers
 
 
-def check_cache_sync(app_configs=None, **kwargs) -> list[Error]:
+def check_cache_sync(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Error]:
     raw = getattr(settings, "CACHE_SYNC", {})
     config = parse(raw)
     errors = [Error(p.message, hint=p.hint or None, id=p.id) for p in config.problems]
@@ -33,7 +36,9 @@ def check_cache_sync(app_configs=None, **kwargs) -> list[Error]:
     return errors
 
 
-def check_triggers(app_configs=None, databases=None, **kwargs) -> list[Error]:
+def check_triggers(
+    app_configs: Sequence[AppConfig] | None = None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[Error]:
     """The outbox triggers match the rules (run by `check --database` and `migrate`)."""
     config = get_config()
     errors = []
@@ -65,7 +70,9 @@ def check_triggers(app_configs=None, databases=None, **kwargs) -> list[Error]:
     return errors
 
 
-def check_triggers_fire(app_configs=None, databases=None, **kwargs) -> list[Error]:
+def check_triggers_fire(
+    app_configs: Sequence[AppConfig] | None = None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[Error]:
     """The triggers fire for this site's own connections (`check --database`, `migrate`)."""
     errors = []
     for alias in databases or ():
@@ -90,7 +97,9 @@ def check_triggers_fire(app_configs=None, databases=None, **kwargs) -> list[Erro
 RELAY_SILENT_AFTER = 60.0  # seconds without a heartbeat, or without catching up, before W030/W031
 
 
-def check_relay_heartbeat(app_configs=None, databases=None, **kwargs) -> list[Warning]:
+def check_relay_heartbeat(
+    app_configs: Sequence[AppConfig] | None = None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[Warning]:
     """A relay runs and keeps up on each database (`check --deploy --database <alias>`).
 
     Deploy-only, as the relay is a process of its own that a development set-up may
@@ -116,8 +125,10 @@ def check_relay_heartbeat(app_configs=None, databases=None, **kwargs) -> list[Wa
                     id="cache_sync.W030",
                 )
             )
-        elif beat.backlog and (
-            beat.caught_up_at is None or (now - beat.caught_up_at).total_seconds() > RELAY_SILENT_AFTER
+        elif (
+            beat is not None
+            and beat.backlog
+            and (beat.caught_up_at is None or (now - beat.caught_up_at).total_seconds() > RELAY_SILENT_AFTER)
         ):
             warnings.append(
                 Warning(
@@ -130,10 +141,6 @@ def check_relay_heartbeat(app_configs=None, databases=None, **kwargs) -> list[Wa
     return warnings
 
 
-def _older_than(now, then, seconds: float) -> bool:
-    return then is None or (now - then).total_seconds() > seconds
-
-
 def _check_cache(alias: str) -> list[Error]:
     backend = settings.CACHES.get(alias, {}).get("BACKEND")
     if backend is None:
@@ -144,7 +151,7 @@ def _check_cache(alias: str) -> list[Error]:
                 id="cache_sync.E002",
             )
         ]
-    if not backend.startswith("django_redis."):
+    if not str(backend).startswith("django_redis."):
         return [
             Error(
                 f"CACHE_SYNC['CACHE'] is {alias!r}, whose backend {backend} is not django-redis.",
@@ -155,7 +162,7 @@ def _check_cache(alias: str) -> list[Error]:
     return []
 
 
-def _check_base_url(config) -> list[Error]:
+def _check_base_url(config: Config) -> list[Error]:
     """The requests cache_sync builds itself (rebuilds, warm, verify) must pass ALLOWED_HOSTS."""
     if not config.base_url:
         if any(rule.rebuilds for rule in config.rules) and built_request_host() is None:
@@ -179,7 +186,7 @@ def _check_base_url(config) -> list[Error]:
     return []
 
 
-def _check_rule(label: str, rule) -> list[Error]:
+def _check_rule(label: str, rule: Rule | None) -> list[Error]:
     where = f"CACHE_SYNC['RULES'][{label!r}]"
     try:
         model = apps.get_model(label)
@@ -237,13 +244,15 @@ def _check_template(where: str, model: type[models.Model], template: KeyTemplate
                 )
                 break
             if not last:
+                if not isinstance(field.related_model, type):  # a relation not resolved yet: nothing to follow
+                    break
                 current = field.related_model
     return errors
 
 
-def _related_model(model: type[models.Model], accessor: str):
+def _related_model(model: type[models.Model], accessor: str) -> type[models.Model] | None:
     for field in model._meta.get_fields():
-        name = field.get_accessor_name() if field.auto_created and not field.concrete else field.name
-        if name == accessor and field.is_relation:
+        name = field.get_accessor_name() if isinstance(field, ForeignObjectRel) else field.name
+        if name == accessor and field.is_relation and isinstance(field.related_model, type):
             return field.related_model
     return None

@@ -25,7 +25,7 @@ class ClusterClient(DefaultClient):
         kwargs = {name: self._options[option] for option, name in _PASSED_ON.items() if option in self._options}
         if self._options.get("PASSWORD"):
             kwargs["password"] = self._options["PASSWORD"]
-        return RedisCluster.from_url(self._server[index], **kwargs)
+        return RedisCluster(url=self._server[index], **kwargs)
 
     def disconnect(self, index: int = 0, client: RedisCluster | None = None) -> None:
         client = client or self._clients[index]

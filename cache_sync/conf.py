@@ -102,7 +102,7 @@ def outside_option(name: str) -> object:
     return raw.get(name, OUTSIDE_DEFAULTS[name]) if isinstance(raw, dict) else OUTSIDE_DEFAULTS[name]
 
 
-def reset(*, setting: str = "", **kwargs) -> None:
+def reset(*, setting: str = "", **kwargs: object) -> None:
     if setting in ("", "CACHE_SYNC", "CACHES"):
         get_config.cache_clear()
 

@@ -18,8 +18,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 
 from .conf import get_config
@@ -90,7 +93,7 @@ class FollowedFill:
         self.behind = bool(self.replayed and position) and self.replayed < position
         self.read_a_replica = False
         self._primary_before = reads_on_primary()
-        self._watched: list[list] = []
+        self._watched: list[list[Callable[..., Any]]] = []
         self._ended = False
         if self.behind:
             send_reads_to_primary(True)
@@ -99,7 +102,14 @@ class FollowedFill:
                 wrappers.append(self._note_replica_read)
                 self._watched.append(wrappers)
 
-    def _note_replica_read(self, execute, sql, params, many, context):
+    def _note_replica_read(
+        self,
+        execute: Callable[[str, Any, bool, dict[str, Any]], Any],
+        sql: str,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
         self.read_a_replica = True
         return execute(sql, params, many, context)
 
@@ -149,17 +159,17 @@ class ReplicaRouter:
     writes and migrations go to the primary. A project with a router of its own asks
     `reads_on_primary()` in its `db_for_read`."""
 
-    def db_for_read(self, model, **hints) -> str | None:
+    def db_for_read(self, model: type[Model], **hints: Any) -> str | None:
         replicas = [alias for alias, primary in get_config().replicas if primary == DEFAULT_DB_ALIAS]
         if not replicas or reads_on_primary():
             return DEFAULT_DB_ALIAS
         return replicas[0]
 
-    def db_for_write(self, model, **hints) -> str | None:
+    def db_for_write(self, model: type[Model], **hints: Any) -> str | None:
         return DEFAULT_DB_ALIAS
 
-    def allow_relation(self, obj1, obj2, **hints) -> bool:
+    def allow_relation(self, obj1: Model, obj2: Model, **hints: Any) -> bool:
         return True
 
-    def allow_migrate(self, db: str, app_label: str, **hints) -> bool:
+    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool:
         return db not in dict(get_config().replicas)

@@ -19,10 +19,12 @@ site's version triggers survive an SQLite rebuild the same way.
 from __future__ import annotations
 
 import functools
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.models import Model
 from django.db.utils import load_backend
 
 
@@ -79,11 +81,14 @@ def create_triggers_of(schema_editor: BaseDatabaseSchemaEditor, table: str) -> N
         source.create(schema_editor, table, columns)
 
 
-def _around(method, tables):
+_Tables = tuple[list[str], list[str]]  # the tables an operation touches: before it, after it
+
+
+def _around(method: Callable[..., Any], tables: Callable[..., _Tables]) -> Callable[..., Any]:
     """Wrap a schema editor method: `tables(*args)` gives (tables before, tables after) the operation."""
 
     @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
+    def wrapper(self: BaseDatabaseSchemaEditor, *args: Any, **kwargs: Any) -> Any:
         before, after = tables(*args, **kwargs)
         for table in before:
             drop_triggers_of(self, table)
@@ -95,19 +100,19 @@ def _around(method, tables):
     return wrapper
 
 
-def _own_table(model, *args, **kwargs):
+def _own_table(model: type[Model], *args: Any, **kwargs: Any) -> _Tables:
     return [model._meta.db_table], [model._meta.db_table]
 
 
-def _renamed_table(model, old_db_table, new_db_table, *args, **kwargs):
+def _renamed_table(model: type[Model], old_db_table: str, new_db_table: str, *args: Any, **kwargs: Any) -> _Tables:
     return [old_db_table], [new_db_table]
 
 
-def _deleted_table(model, *args, **kwargs):
+def _deleted_table(model: type[Model], *args: Any, **kwargs: Any) -> _Tables:
     return [model._meta.db_table], []
 
 
-_WRAPPED = {
+_WRAPPED: dict[str, Callable[..., _Tables]] = {
     "create_model": _own_table,
     "add_field": _own_table,
     "remove_field": _own_table,
@@ -125,7 +130,7 @@ def following_schema_editor(schema_editor_class: type) -> type:
     """A subclass of `schema_editor_class` whose table operations keep the triggers in line."""
     if getattr(schema_editor_class, "follows_triggers", False):
         return schema_editor_class
-    namespace: dict = {"follows_triggers": True, "__module__": __name__}
+    namespace: dict[str, object] = {"follows_triggers": True, "__module__": __name__}
     for name, tables in _WRAPPED.items():
         if hasattr(schema_editor_class, name):
             namespace[name] = _around(getattr(schema_editor_class, name), tables)

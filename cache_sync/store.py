@@ -33,14 +33,17 @@ import re
 import secrets
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import redis
 from django.core.cache import caches
 from django_redis import get_redis_connection
-from redis.cluster import RedisCluster
+from redis.cluster import ClusterNode, RedisCluster
+from redis.commands.core import Script
+from redis.connection import AbstractConnection, Connection, ConnectionPool
 
 from .breaker import breaker, unavailable_on_error
 from .scripts import INVALIDATE_AT_SCRIPT, READ_SCRIPT, RELEASE_SCRIPT, STORE_SCRIPT
@@ -50,6 +53,15 @@ logger = logging.getLogger(__name__)
 _RUN_ID = re.compile(rb"run_id:([0-9a-f]+)")
 
 UNLINK_BATCH = 1000  # keys per UNLINK command on a single server
+
+_Answer = TypeVar("_Answer")
+
+
+def _synchronous(answer: Awaitable[_Answer] | _Answer) -> _Answer:
+    """A command's answer: redis-py types each command for its asyncio clients too; ours are not."""
+    if isinstance(answer, Awaitable):
+        raise TypeError("cache_sync needs a synchronous Redis client")
+    return answer
 
 
 @dataclass(frozen=True)
@@ -65,28 +77,28 @@ class PageStore:
         self.cache_alias = cache_alias
         self._make_key = caches[cache_alias].make_key  # looked up once: family() runs per invalidated key
         # The run id of the server behind each pooled connection (on a cluster, of each node's).
-        self._run_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._run_of: weakref.WeakKeyDictionary[AbstractConnection, bytes] = weakref.WeakKeyDictionary()
 
     # Connected on first use, inside `unavailable_on_error`: a cluster client connects as it is made.
     @cached_property
     def client(self) -> redis.Redis | RedisCluster:
         return get_redis_connection(self.cache_alias)
 
-    @cached_property
-    def is_cluster(self) -> bool:
-        return isinstance(self.client, RedisCluster)
+    def _script(self, text: str) -> Script:
+        # redis-py annotates register_script for its single-server client; the cluster's is the same method.
+        return self.client.register_script(text)  # type: ignore[misc]
 
     @cached_property
-    def _read(self):
-        return self.client.register_script(READ_SCRIPT)
+    def _read(self) -> Script:
+        return self._script(READ_SCRIPT)
 
     @cached_property
-    def _store(self):
-        return self.client.register_script(STORE_SCRIPT)
+    def _store(self) -> Script:
+        return self._script(STORE_SCRIPT)
 
     @cached_property
-    def _release(self):
-        return self.client.register_script(RELEASE_SCRIPT)
+    def _release(self) -> Script:
+        return self._script(RELEASE_SCRIPT)
 
     def family(self, key: str) -> str:
         return self._make_key(f"{{{key}}}")
@@ -106,10 +118,12 @@ class PageStore:
 
     def _fresh_page(self, family: str, variant: str) -> bytes | None:
         """The variant's page if one HMGET shows it fresh and of the server's current run, else None."""
-        if self.is_cluster:  # the node that holds the family's slot, as the client last learnt it
-            pool = self.client.get_redis_connection(self.client.get_node_from_key(family)).connection_pool
+        client = self.client
+        pool: ConnectionPool
+        if isinstance(client, RedisCluster):  # the node that holds the family's slot, as the client last learnt it
+            pool = client.get_redis_connection(client.get_node_from_key(family)).connection_pool
         else:
-            pool = self.client.connection_pool
+            pool = client.connection_pool
         connection = pool.get_connection()
         try:
             fields = ("HMGET", family, f"b:{variant}", f"x:{variant}", "r")
@@ -117,23 +131,25 @@ class PageStore:
             if run is None:
                 connection.register_connect_callback(self._forget_run)
                 connection.send_packed_command(connection.pack_commands([("INFO", "server"), fields]))
-                run = _RUN_ID.search(connection.read_response()).group(1)
+                found = _RUN_ID.search(connection.read_response())
+                run = found.group(1) if found else b""  # no run id: no page passes the check below
                 self._run_of[connection] = run
             else:
                 connection.send_command(*fields)
             try:
-                page, expires, stored_run = connection.read_response()
+                answer: list[bytes | None] = connection.read_response()
             except redis.ResponseError:
                 return None  # MOVED or ASK: the slot moved; the script's call follows the redirection
             if self._run_of.get(connection) is not run:
                 return None  # it reconnected meanwhile: the run that answered is not known
         finally:
             pool.release(connection)
-        if page is None or stored_run != run or int(expires) <= time.time() * 1000:
+        page, expires, stored_run = answer
+        if page is None or expires is None or stored_run != run or int(expires) <= time.time() * 1000:
             return None
         return page
 
-    def _forget_run(self, connection) -> None:
+    def _forget_run(self, connection: AbstractConnection) -> None:
         self._run_of.pop(connection, None)
 
     def store(
@@ -164,7 +180,7 @@ class PageStore:
     def cached_variants(self, key: str) -> dict[str, bytes]:
         """Every stored page of `key`'s family by variant, expired or not (for verification, not serving)."""
         with unavailable_on_error():
-            fields = self.client.hgetall(self.family(key))
+            fields: dict[bytes, bytes] = _synchronous(self.client.hgetall(self.family(key)))
         return {name[2:].decode(): page for name, page in fields.items() if name.startswith(b"b:")}
 
     def ping(self) -> None:
@@ -188,7 +204,8 @@ class PageStore:
 
     def read_stats(self) -> dict[str, int]:
         with unavailable_on_error():
-            return {name.decode(): int(value) for name, value in self.client.hgetall(self.stats_key).items()}
+            fields: dict[bytes, bytes] = _synchronous(self.client.hgetall(self.stats_key))
+        return {name.decode(): int(value) for name, value in fields.items()}
 
     @property
     def stats_key(self) -> str:
@@ -204,33 +221,37 @@ class PageStore:
         families = [self.family(key) for key in keys]
         if not families:
             return 0
+        client = self.client
         with unavailable_on_error():
-            if self.is_cluster:
-                self._unlink_on_each_node(families, position, position_ttl_ms)
+            if isinstance(client, RedisCluster):
+                self._unlink_on_each_node(client, families, position, position_ttl_ms)
                 return len(families)
-            pipe = self.client.pipeline(transaction=False)
+            pipe = client.pipeline(transaction=False)
             for start in range(0, len(families), UNLINK_BATCH):
                 batch = families[start : start + UNLINK_BATCH]
                 if position:
-                    pipe.eval(INVALIDATE_AT_SCRIPT, len(batch), *batch, position, position_ttl_ms)
+                    pipe.eval(INVALIDATE_AT_SCRIPT, len(batch), *batch, position, str(position_ttl_ms))
                 else:
                     pipe.unlink(*batch)
             pipe.execute()
         return len(families)
 
-    def _unlink_on_each_node(self, families: list[str], position: str = "", position_ttl_ms: int = 0) -> None:
+    def _unlink_on_each_node(
+        self, client: RedisCluster, families: list[str], position: str = "", position_ttl_ms: int = 0
+    ) -> None:
         """One UNLINK per family (families lie in different slots), written to every node before any
         answer is read: one round trip per node, all at once. redis-py's cluster pipeline costs about
         30 µs of Python per command; this, a few. A family whose slot has moved (MOVED, ASK) is sent
         again through the cluster client, which follows the redirection."""
-        by_node: dict[str, tuple[object, list[str]]] = {}
+        by_node: dict[str, tuple[ClusterNode, list[str]]] = {}
         for family in families:
-            node = self.client.get_node_from_key(family)
+            node = client.get_node_from_key(family)
             by_node.setdefault(node.name, (node, []))[1].append(family)
-        sent, moved = [], []
+        sent: list[tuple[ConnectionPool, Connection, list[str]]] = []
+        moved: list[str] = []
         try:
             for node, names in by_node.values():
-                pool = self.client.get_redis_connection(node).connection_pool
+                pool = client.get_redis_connection(node).connection_pool
                 connection = pool.get_connection()
                 sent.append((pool, connection, names))
                 commands = [_invalidation(name, position, position_ttl_ms) for name in names]
@@ -245,13 +266,13 @@ class PageStore:
             for pool, connection, _names in sent:
                 pool.release(connection)
         if moved:
-            pipe = self.client.pipeline(transaction=False)
+            pipe = client.pipeline(transaction=False)
             for name in moved:
                 pipe.execute_command(*_invalidation(name, position, position_ttl_ms))
             pipe.execute()
 
 
-def _invalidation(family: str, position: str, ttl_ms: int) -> tuple:
+def _invalidation(family: str, position: str, ttl_ms: int) -> tuple[str | int, ...]:
     """The command that invalidates one family (and leaves the write's position, if given)."""
     return ("EVAL", INVALIDATE_AT_SCRIPT, 1, family, position, ttl_ms) if position else ("UNLINK", family)
 
@@ -265,6 +286,6 @@ def get_store(cache_alias: str) -> PageStore:
     return _stores[cache_alias]
 
 
-def reset_stores(**kwargs) -> None:
+def reset_stores(**kwargs: object) -> None:
     _stores.clear()
     breaker.close()

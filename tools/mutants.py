@@ -9,7 +9,8 @@ never touched); the copy's suite must fail. A guard whose removal no test notice
 is a guard nobody checks. A guard of one database's path only (SQLite's
 unfinished statements, psycopg's COPY) names that database and runs there only.
 The test that killed a mutant last (tools/mutant_killers.json, rewritten by each
-run) runs first, so a killed mutant costs one test, not the suite up to it.
+run) runs first, so a killed mutant costs one test, not the suite up to it; a mutant not
+yet killed on this database tries the other database's killer first.
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ MUTANTS = [
     Mutant(
         "store: the one-HMGET hit serves a page stored by another run of the server",
         "store.py",
-        "if page is None or stored_run != run or int(expires) <= time.time() * 1000:",
-        "if page is None or int(expires) <= time.time() * 1000:",
+        "if page is None or expires is None or stored_run != run or int(expires) <= time.time() * 1000:",
+        "if page is None or expires is None or int(expires) <= time.time() * 1000:",
     ),
     Mutant(
         "store: a connection keeps the run id it learnt after it reconnects",
@@ -87,7 +88,7 @@ MUTANTS = [
     Mutant(
         "store: the one-HMGET hit serves a page past its expiry",
         "store.py",
-        "if page is None or stored_run != run or int(expires) <= time.time() * 1000:",
+        "if page is None or expires is None or stored_run != run or int(expires) <= time.time() * 1000:",
         "if page is None or stored_run != run:",
     ),
     Mutant(
@@ -120,6 +121,7 @@ MUTANTS = [
         '                _sqlite_insert(label, _sqlite_json(watched, "OLD")),\n'
         '                _sqlite_insert(label, _sqlite_json(watched, "NEW"), f" WHERE {_sqlite_changed(keys)}"),',
         '                _sqlite_insert(label, _sqlite_json(watched, "NEW")),',
+        database="sqlite",  # PostgreSQL's UPDATE trigger has a mutant of its own
     ),
     Mutant(
         "pages: with the front door, the decorator stores before the other middleware ran",
@@ -532,6 +534,7 @@ MUTANTS = [
         "storable.py",
         "        return connection.connection.in_transaction",
         "        return False",
+        database="sqlite",  # SQLite's branch of the snapshot check
     ),
     Mutant(
         "storable: a REPEATABLE READ transaction that has not read yet counts as holding a snapshot",
@@ -605,6 +608,8 @@ MUTANTS = [
         "        read = read_for_view(page, request, view_kwargs)  # loads",
         "        if not request.user.is_authenticated:\n            return None\n"
         "        read = read_for_view(page, request, view_kwargs)  # loads",
+        # PostgreSQL tells whether the view's transaction has read yet: its page is stored either way.
+        database="sqlite",
     ),
     Mutant(
         "replicas: a fill sent to the primary that read a replica anyway is stored unchecked",
@@ -738,6 +743,157 @@ MUTANTS = [
         "                    if combination in rendered:\n                        continue",
         "                    if combination in ():\n                        continue",
     ),
+    Mutant(
+        "scripts: the store script stores without its lease (the stale-set guard: an invalidated build is kept)",
+        "scripts.py",
+        "if not lease or string.sub(lease, 1, #mine) ~= mine then return 0 end",
+        "if not lease or string.sub(lease, 1, #mine) ~= mine then lease = mine .. (now + 1) end",
+    ),
+    Mutant(
+        "scripts: the release script frees another reader's lease",
+        "scripts.py",
+        "if lease and string.sub(lease, 1, #mine) == mine then redis.call('HDEL', KEYS[1], 'l:' .. ARGV[1]) end",
+        "if lease then redis.call('HDEL', KEYS[1], 'l:' .. ARGV[1]) end",
+    ),
+    Mutant(
+        "scripts: a miss builds beside a live lease instead of waiting for it (a stampede)",
+        "scripts.py",
+        "  if deadline and deadline > now then return {'wait', ''} end",
+        "",
+    ),
+    Mutant(
+        "scripts: a family takes new variants past MAX_VARIANTS",
+        "scripts.py",
+        "  if redis.call('HLEN', KEYS[1]) >= max_fields then return 0 end",
+        "",
+    ),
+    Mutant(
+        "scripts: the read script serves a page past its expiry",
+        "scripts.py",
+        "if got[1] and expires and expires > now then return {'hit', got[1]} end",
+        "if got[1] then return {'hit', got[1]} end",
+    ),
+    Mutant(
+        "store: a hit read on a connection that reconnected meanwhile is trusted (its run not known)",
+        "store.py",
+        "            if self._run_of.get(connection) is not run:\n                return None",
+        "            if False:\n                return None",
+    ),
+    Mutant(
+        "delivery: the writer deletes its outbox entries before Redis has their invalidation",
+        "delivery.py",
+        "            affected = deliver(changes, using)\n"
+        "            outbox.remove_of_this_writer(using, changes, labels)",
+        "            outbox.remove_of_this_writer(using, changes, labels)\n"
+        "            affected = deliver(changes, using)",
+    ),
+    Mutant(
+        "delivery: a transaction's writes queue one delivery per statement",
+        "delivery.py",
+        "    if has_pending_delivery(connection):\n        return\n",
+        "",
+    ),
+    Mutant(
+        "api: suspended() leaves its block's entries for the relay",
+        "api.py",
+        "        outbox.discard_of_this_writer_after(using, start)",
+        "        pass",
+    ),
+    Mutant(
+        "receivers: the statement hook is appended to execute_wrappers (an execute_wrapper() block pops it)",
+        "receivers.py",
+        "    wrappers.insert(0, _hook)",
+        "    wrappers.append(_hook)",
+    ),
+    Mutant(
+        "receivers: a reconnected connection gets a second statement hook",
+        "receivers.py",
+        "    for wrapper in [w for w in wrappers if isinstance(w, WatchedWriteHook)]:\n"
+        "        wrappers.remove(wrapper)\n",
+        "",
+    ),
+    Mutant(
+        "relay: the prune horizon leaves out the lease and the clocks' margin",
+        "relay.py",
+        "config.timeout + config.lease_timeout + CLOCK_MARGIN",
+        "config.timeout",
+    ),
+    Mutant(
+        "relay: the prune horizon leaves out the lease (a page stored up to a lease after its read)",
+        "relay.py",
+        "config.timeout + config.lease_timeout + CLOCK_MARGIN",
+        "config.timeout + CLOCK_MARGIN",
+    ),
+    Mutant(
+        "relay: the prune horizon leaves out the margin between the database's and Redis's clocks",
+        "relay.py",
+        "config.timeout + config.lease_timeout + CLOCK_MARGIN",
+        "config.timeout + config.lease_timeout",
+    ),
+    Mutant(
+        "relay: entries never seen by a relay are never stamped (so never pruned)",
+        "relay.py",
+        "    outbox.mark_seen(using)\n",
+        "",
+    ),
+    Mutant(
+        "triggers: PostgreSQL's UPDATE records only the new values (old keys from memory or nowhere)",
+        "trigger_sql.py",
+        "        f\"SELECT {_pg_json(table, 'o')} AS data FROM old_rows o LEFT JOIN new_rows n ON n.{pk} = o.{pk} \"\n"
+        "        f\"WHERE n.{pk} IS NULL OR {changed} \"\n"
+        "        f\"UNION SELECT {_pg_json(table, 'n')}",
+        "        f\"SELECT {_pg_json(table, 'n')}",
+        database="postgresql",
+    ),
+    Mutant(
+        "triggers: PostgreSQL's entries do not name their writer (its own delivery finds none)",
+        "trigger_sql.py",
+        'f"SELECT {_literal(label)}, rows::text, pg_backend_pid() "',
+        'f"SELECT {_literal(label)}, rows::text, 0 "',
+        database="postgresql",
+    ),
+    Mutant(
+        "outbox: explicit keys on PostgreSQL do not name their writer (its own delivery finds none)",
+        "outbox.py",
+        '    writer = "pg_backend_pid()" if _is_postgres(using) else "0"',
+        '    writer = "0"',
+        database="postgresql",
+    ),
+    Mutant(
+        "outbox: a writer reads (and delivers) other writers' entries",
+        "outbox.py",
+        'f"SELECT id, model, data FROM {OUTBOX_TABLE} WHERE {mine} {of_models} ORDER BY id LIMIT %s",',
+        'f"SELECT id, model, data FROM {OUTBOX_TABLE} WHERE {of_models} ORDER BY id LIMIT %s",',
+        database="postgresql",
+    ),
+    Mutant(
+        "outbox: a writer deletes other writers' undelivered entries older than its own",
+        "outbox.py",
+        'f"DELETE FROM {OUTBOX_TABLE} WHERE {mine} {of_models} AND id <= %s"',
+        'f"DELETE FROM {OUTBOX_TABLE} WHERE {of_models} AND id <= %s"',
+        database="postgresql",
+    ),
+    Mutant(
+        "outbox: suspended() drops the entries other writers committed during its block",
+        "outbox.py",
+        'cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE {mine} id > %s", [start])',
+        'cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE id > %s", [start])',
+        database="postgresql",
+    ),
+    Mutant(
+        "outbox: relays claim entries without locking them (two relays deliver the same ones)",
+        "outbox.py",
+        '    lock = "FOR UPDATE SKIP LOCKED" if _is_postgres(using) else ""',
+        '    lock = ""',
+        database="postgresql",
+    ),
+    Mutant(
+        "outbox: the relay's stamp waits for the entries another relay is delivering",
+        "outbox.py",
+        "WHERE seen_at IS NULL FOR UPDATE SKIP LOCKED)",
+        "WHERE seen_at IS NULL FOR UPDATE)",
+        database="postgresql",
+    ),
 ]  # fmt: skip
 
 
@@ -773,7 +929,8 @@ def run_tests(copy: Path, workdir: Path, targets: list[str]) -> tuple[int, str]:
         text=True,
         timeout=600,
     )
-    failed = [line for line in result.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    # The summary's lines ("FAILED cache_sync/tests/...::test"), not a captured log line at level ERROR.
+    failed = [line for line in result.stdout.splitlines() if line.startswith(("FAILED", "ERROR")) and "::" in line]
     last_lines = result.stdout.strip().splitlines()[-1:] or ["(no output)"]
     return result.returncode, failed[0] if failed else last_lines[0]
 
@@ -813,6 +970,10 @@ def load_killers() -> dict[str, dict[str, str]]:
     return json.loads(KILLERS.read_text()) if KILLERS.exists() else {}
 
 
+def record_killers(all_killers: dict[str, dict[str, str]], database: str, killers: dict[str, str]) -> None:
+    KILLERS.write_text(json.dumps({**all_killers, database: dict(sorted(killers.items()))}, indent=1) + "\n")
+
+
 def main(words: list[str]) -> int:
     database = suite_database()
     all_killers = load_killers()
@@ -833,13 +994,17 @@ def main(words: list[str]) -> int:
         if recorded and run_tests(copy, Path(tmp), recorded)[0] != 0:
             print("The recorded killing tests do not all pass unchanged (renamed?): each mutant runs its suite")
             killers = {}
+        # A mutant not yet killed on this database first tries the other database's killer.
+        elsewhere = {
+            name: test for other, tests in all_killers.items() if other != database for name, test in tests.items()
+        }
         for mutant in mutants:
-            killed, why = run_mutant(mutant, Path(tmp), killers.get(mutant.name))
+            killed, why = run_mutant(mutant, Path(tmp), killers.get(mutant.name) or elsewhere.get(mutant.name))
             survivors += not killed
             if killed and (test := killing_test(why)):
                 killers[mutant.name] = test
             print(f"{'killed  ' if killed else 'SURVIVED'}  {mutant.name}\n          {why}", flush=True)
-    KILLERS.write_text(json.dumps({**all_killers, database: dict(sorted(killers.items()))}, indent=1) + "\n")
+            record_killers(all_killers, database, killers)  # after each: an interrupted run keeps what it learnt
     print(f"{len(mutants) - survivors} of {len(mutants)} mutants killed on {database}.")
     return 1 if survivors else 0
 

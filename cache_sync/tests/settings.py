@@ -3,6 +3,7 @@
 import os
 import tempfile
 import uuid
+from typing import Any
 from urllib.parse import urlparse
 
 SECRET_KEY = "cache-sync-tests"
@@ -68,7 +69,7 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": f"{REDIS_URL.rsplit('/', 1)[0]}/{os.environ.get('CACHE_SYNC_TEST_REDIS_DB', '14')}",

@@ -28,7 +28,7 @@ def rules(**rule) -> dict:
     return {**GOOD, "RULES": {"testapp.Book": rule}}
 
 
-def errors_for(cache_sync: object, **extra) -> list[tuple[str, str]]:
+def errors_for(cache_sync: object, **extra) -> list[tuple[str | None, str]]:
     with override_settings(CACHE_SYNC=cache_sync, **extra):
         return [(error.id, error.msg) for error in check_cache_sync()]
 

@@ -26,7 +26,7 @@ def one_relay_round() -> None:
 def relay_warnings() -> list[str]:
     """The ids of cache_sync's deploy warnings, as `check --deploy --database default` finds them."""
     found = run_checks(include_deployment_checks=True, databases=["default"])
-    return [message.id for message in found if message.id.startswith("cache_sync.W")]
+    return [message.id for message in found if message.id and message.id.startswith("cache_sync.W")]
 
 
 def test_a_relay_round_records_its_heartbeat_in_the_database():

@@ -6,14 +6,16 @@ import json
 import random
 import signal
 import threading
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import redis
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, models
 from django.utils import timezone
 
@@ -34,7 +36,7 @@ SUGGESTED_KEYS = 20  # keys named in the `invalidate` command that verify sugges
 class Command(BaseCommand):
     help = "Show cache_sync's rules, explain which keys an object's change touches, invalidate keys."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         sub.add_parser("rules", help="print the configured rules")
         explain = sub.add_parser("explain", help="keys that a change of one object touches")
@@ -55,7 +57,7 @@ class Command(BaseCommand):
         verify.add_argument("--sample", type=int, default=1000, help="cached keys to check at most")
         add_outside_arguments(sub)
 
-    def handle(self, *args, action, **options):
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
             getattr(self, f"handle_{action.replace('-', '_')}")(**options)
         except (StoreUnavailable, redis.RedisError) as error:
@@ -63,7 +65,7 @@ class Command(BaseCommand):
             location = settings.CACHES.get(alias, {}).get("LOCATION", "?")
             raise CommandError(f"Redis of cache {alias!r} ({location}) does not answer: {error}") from None
 
-    def handle_rules(self, **options):
+    def handle_rules(self, **options: Any) -> None:
         config = get_config()
         self.stdout.write(f"cache {config.cache_alias!r}, TTL {config.timeout}s, strategy {config.strategy}")
         for rule in config.rules:
@@ -72,7 +74,7 @@ class Command(BaseCommand):
             for accessor, templates in rule.related:
                 self.stdout.write(f"  related {accessor}: {', '.join(t.text for t in templates)}")
 
-    def handle_explain(self, model, id, **options):
+    def handle_explain(self, model: str, id: str, **options: Any) -> None:
         try:
             model_class = apps.get_model(model)
         except (LookupError, ValueError) as error:
@@ -86,7 +88,7 @@ class Command(BaseCommand):
         for key in keys:
             self.stdout.write(key)
 
-    def handle_warm(self, limit, **options):
+    def handle_warm(self, limit: int, **options: Any) -> None:
         get_store(get_config().cache_alias).ping()
         filled = 0
         for rule in get_config().rules:
@@ -97,7 +99,7 @@ class Command(BaseCommand):
                         filled += 1
         self.stdout.write(self.style.SUCCESS(f"Warmed {filled} page(s)."))
 
-    def handle_verify(self, sample, **options):
+    def handle_verify(self, sample: int, **options: Any) -> None:
         store = get_store(get_config().cache_alias)
         store.ping()
         checked = unbuildable = 0
@@ -124,7 +126,7 @@ class Command(BaseCommand):
                 f"Drop them with: manage.py cache_sync invalidate {named}"
             )
 
-    def handle_stats(self, database, **options):
+    def handle_stats(self, database: str | None, **options: Any) -> None:
         """The database's part first: it is what matters, and it reads while Redis is away."""
         aliases = [database] if database else outbox_aliases()
         for alias in aliases:
@@ -142,14 +144,14 @@ class Command(BaseCommand):
         self.stdout.write(f"{'outbox_unrenderable':<22}{backlog.unrenderable:>12}")
         self.stdout.write(f"{'outbox_oldest_age':<22}{age(now, backlog.oldest):>12}")
         beat = latest_heartbeat(alias)
-        self.stdout.write(f"{'relay_heartbeat_age':<22}{age(now, beat and beat.beat_at, 'never'):>12}")
-        self.stdout.write(f"{'relay_caught_up_age':<22}{age(now, beat and beat.caught_up_at):>12}")
+        self.stdout.write(f"{'relay_heartbeat_age':<22}{age(now, beat.beat_at if beat else None, 'never'):>12}")
+        self.stdout.write(f"{'relay_caught_up_age':<22}{age(now, beat.caught_up_at if beat else None):>12}")
         if beat and beat.unrenderable:
             self.stdout.write(f"{'relay_unrenderable':<22}{beat.unrenderable:>12}")  # by the relay's own rules
         if beat and beat.error:
             self.stdout.write(f"{'relay_error':<22}{beat.error}")
 
-    def handle_install_triggers(self, database, **options):
+    def handle_install_triggers(self, database: str, **options: Any) -> None:
         diff = install_triggers(database)
         self.stdout.write(
             self.style.SUCCESS(
@@ -158,7 +160,7 @@ class Command(BaseCommand):
             )
         )
 
-    def handle_relay(self, database, once, **options):
+    def handle_relay(self, database: str | None, once: bool, **options: Any) -> None:
         aliases = [database] if database else outbox_aliases()
         if once:
             try:
@@ -177,7 +179,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             stop.set()  # the relays' threads end their round and stop
 
-    def handle_invalidate(self, keys, **options):
+    def handle_invalidate(self, keys: list[str], **options: Any) -> None:
         invalidate_keys(keys)
         if breaker.owes_catch_up:
             raise CommandError(
@@ -238,7 +240,7 @@ def add_outside_arguments(sub) -> None:
     fresh.add_argument("--version-field", default="version", help="the models' version field (version)")
 
 
-def age(now, then, missing: str = "-") -> str:
+def age(now: datetime, then: datetime | None, missing: str = "-") -> str:
     return f"{(now - then).total_seconds():.1f}s" if then else missing
 
 

@@ -1,0 +1,27 @@
+"""A transaction delivers once after its commit, however many of its statements wrote: one read of the
+outbox, not one per statement."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from cache_sync.models import OUTBOX_TABLE, OutboxEntry
+from cache_sync.tests import factories
+from cache_sync.tests.helpers import cached
+from cache_sync.tests.testapp.models import Book
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_transaction_of_several_writes_reads_its_outbox_entries_once_after_its_commit(client):
+    poetry = factories.shelf("poetry")
+    for slug in ("odes", "elegies", "sonnets"):
+        factories.book(poetry, slug)
+    cached(client, "/books/odes/", "/books/sonnets/")
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        for slug in ("odes", "elegies", "sonnets"):
+            Book.objects.filter(slug=slug).update(title=f"{slug} revised")
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and OUTBOX_TABLE in q["sql"]]
+    assert len(reads) == 1, reads
+    assert not OutboxEntry.objects.exists()
+    assert client.get("/books/odes/")["X-Cache"] == client.get("/books/sonnets/")["X-Cache"] == "miss"
