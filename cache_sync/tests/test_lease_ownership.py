@@ -11,7 +11,7 @@ import pytest
 
 from cache_sync.conf import get_config
 from cache_sync.store import PageStore, get_store
-from cache_sync.tests.fixtures import OwnRedis
+from tools.harness.redis_servers import RedisServer
 
 LEASE_MS = 60_000
 
@@ -32,7 +32,7 @@ def test_releasing_a_lease_that_is_not_yours_leaves_it_to_its_builder():
 @pytest.fixture
 def second_redis(tmp_path):
     (tmp_path / "second").mkdir()
-    server = OwnRedis(tmp_path / "second")
+    server = RedisServer(tmp_path / "second")
     server.start()
     yield server
     server.kill()

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cache_sync import relay
 from cache_sync.models import OutboxEntry
-from cache_sync.tests.fixtures import free_port
+from tools.harness.ports import quiet_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,7 +30,7 @@ def test_an_entry_first_seen_after_timeout_but_inside_the_horizon_is_kept(
 ):
     settings.CACHE_SYNC = {**settings.CACHE_SYNC, "TIMEOUT": TIMEOUT, "LEASE_TIMEOUT": lease_timeout}
     monkeypatch.setattr(relay, "CLOCK_MARGIN", clock_margin)
-    cache_on(f"redis://127.0.0.1:{free_port()}/0")  # Redis away: the relay only prunes
+    cache_on(f"redis://127.0.0.1:{quiet_port()}/0")  # Redis away: the relay only prunes
     seen = timezone.now() - timedelta(seconds=TIMEOUT + 10)  # past TIMEOUT, 20 s inside the horizon
     kept = OutboxEntry.objects.create(model="removed.ForGood", data='{"pk": 1}', seen_at=seen)
     gone = OutboxEntry.objects.create(

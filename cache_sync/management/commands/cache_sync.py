@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import signal
@@ -187,7 +188,7 @@ class Command(BaseCommand):
             )
         self.stdout.write(self.style.SUCCESS(f"Invalidated {len(keys)} key(s)."))
 
-    def handle_audit(self, urls, **options):
+    def handle_audit(self, urls: list[str], **options: Any) -> None:
         """Each page's reads, then every read no rule invalidates; fails if there is one."""
         results = [audit.audit_url(url) for url in urls or audit.site_urls()]
         for page in results:
@@ -204,10 +205,20 @@ class Command(BaseCommand):
         if found:
             raise CommandError(f"{len(found)} read(s) no rule invalidates (see above).")
 
-    def handle_freshness(self, sample, within_ms, rounds, interval, json_out, seed, version_field, **options):
+    def handle_freshness(
+        self,
+        sample: int,
+        within_ms: float | None,
+        rounds: int,
+        interval: float,
+        json_out: str | None,
+        seed: int | None,
+        version_field: str,
+        **options: Any,
+    ) -> None:
         """Rounds of the freshness monitor (freshness.py); each publishes the total so far for /metrics."""
         alias = get_config().cache_alias
-        within = within_ms if within_ms is not None else float(outside_option("FRESHNESS_WITHIN_MS"))
+        within = within_ms if within_ms is not None else float(str(outside_option("FRESHNESS_WITHIN_MS")))
         rng = random.Random(seed)
         total = freshness.Freshness(within, 0, 0)
         done = 0
@@ -227,7 +238,7 @@ class Command(BaseCommand):
         )
 
 
-def add_outside_arguments(sub) -> None:
+def add_outside_arguments(sub: argparse._SubParsersAction[CommandParser]) -> None:
     audit_parser = sub.add_parser("audit", help="render pages and name every read no rule would invalidate")
     audit_parser.add_argument("urls", nargs="*", help="paths such as /products/tea/ (default: one per cached view)")
     fresh = sub.add_parser("freshness", help="sample cached pages: the share fresh within X ms of a write")
