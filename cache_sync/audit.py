@@ -31,7 +31,7 @@ from django.urls import Resolver404, get_resolver, resolve
 from .api import keys_for
 from .audit_reads import Reads, models_by_table, recording_reads
 from .built_requests import anonymous_request
-from .conf import Rule, get_config, outside_option
+from .conf import Rule, get_config
 from .keys import KeyTemplate
 from .pages import CachedPage, _pages, _render, url_name_of
 
@@ -96,7 +96,7 @@ def audit_url(url: str) -> PageAudit:
 
 
 def analyse(result: PageAudit, template: KeyTemplate, reads: Reads) -> None:
-    ignored = set(outside_option("AUDIT_IGNORE") or ())  # type: ignore[call-overload]
+    ignored = set(get_config().audit_ignore)
     rules = get_config().rules_by_model
     by_table = models_by_table()
     fields_read: dict[type[models.Model], set[str]] = defaultdict(set)

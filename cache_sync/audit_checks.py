@@ -12,11 +12,11 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Warning
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
-from .conf import get_config, outside_option
+from .conf import get_config
 
 
 def audit_enabled() -> bool:
-    asked = outside_option("AUDIT_CHECK")
+    asked = get_config().audit_check
     return bool(settings.DEBUG if asked is None else asked)
 
 

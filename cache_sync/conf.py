@@ -6,6 +6,7 @@ checks report, and rules with problems are left out of `rules`.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from urllib.parse import urlsplit
@@ -16,14 +17,6 @@ from .keys import KeyTemplate, TemplateSyntaxError
 
 ACTIONS = ("invalidate", "rebuild")
 STRATEGIES = ("sync", "naive", "ttl")
-# The cache seen from outside (metrics.py, audit.py, freshness.py): read when used, never on the hot path.
-OUTSIDE_DEFAULTS: dict[str, object] = {
-    "METRICS_PATH": "metrics",  # served by cache_sync.urls
-    "METRICS_NETWORKS": ("127.0.0.0/8", "::1/128"),  # clients allowed besides staff (no proxy header)
-    "AUDIT_CHECK": None,  # run the rule audit as system check W040: None means when DEBUG
-    "AUDIT_IGNORE": (),  # "app_label.Model" or "app_label.Model.field" reads the audit accepts
-    "FRESHNESS_WITHIN_MS": 1000,  # the monitor's "fresh within X ms"
-}
 OPTIONS = (
     "CACHE",
     "TIMEOUT",
@@ -37,7 +30,11 @@ OPTIONS = (
     "REPLICAS",
     "READ_YOUR_WRITES",
     "RULES",
-    *OUTSIDE_DEFAULTS,
+    "METRICS_PATH",
+    "METRICS_NETWORKS",
+    "AUDIT_CHECK",
+    "AUDIT_IGNORE",
+    "FRESHNESS_WITHIN_MS",
 )
 RULE_OPTIONS = ("action", "keys", "related", "fields")
 
@@ -76,6 +73,12 @@ class Config:
     replicas: tuple[tuple[str, str], ...] = ()  # (replica alias, its primary's alias): see replicas.py
     read_your_writes: float = 60.0  # seconds a writer's reads may go to the primary while replicas lag
     rules: tuple[Rule, ...] = ()
+    # The cache seen from outside (metrics.py, audit.py, freshness.py): read when used, never on the hot path.
+    metrics_path: str = "metrics"  # served by cache_sync.urls
+    metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # clients allowed besides staff (no proxy)
+    audit_check: bool | None = None  # run the rule audit as system check W040: None means when DEBUG
+    audit_ignore: tuple[str, ...] = ()  # "app_label.Model" or "app_label.Model.field" reads the audit accepts
+    freshness_within_ms: float = 1000.0  # the monitor's "fresh within X ms"
     problems: tuple[Problem, ...] = field(default=())
 
     @property
@@ -95,11 +98,6 @@ class Config:
 @cache
 def get_config() -> Config:
     return parse(getattr(settings, "CACHE_SYNC", {}))
-
-
-def outside_option(name: str) -> object:
-    raw = getattr(settings, "CACHE_SYNC", {})
-    return raw.get(name, OUTSIDE_DEFAULTS[name]) if isinstance(raw, dict) else OUTSIDE_DEFAULTS[name]
 
 
 def reset(*, setting: str = "", **kwargs: object) -> None:
@@ -126,6 +124,7 @@ def parse(raw: object) -> Config:
         "read_your_writes": raw.get("READ_YOUR_WRITES", 60.0),
     }
     values["replicas"] = _parse_replicas(raw.get("REPLICAS", {}), problems)
+    values.update(_parse_outside(raw, problems))
     if not isinstance(values["user_fields"], list | tuple) or not all(
         isinstance(name, str) for name in values["user_fields"]
     ):
@@ -177,6 +176,68 @@ def parse(raw: object) -> Config:
             if rule and not rule_problems:
                 rules.append(rule)
     return Config(**values, rules=tuple(rules), problems=tuple(problems))
+
+
+def _parse_outside(raw: dict[str, object], problems: list[Problem]) -> dict[str, object]:
+    """The options of metrics, the rule audit and the freshness monitor; a wrong one keeps its default."""
+    values: dict[str, object] = {}
+    path = raw.get("METRICS_PATH", Config.metrics_path)
+    if isinstance(path, str) and path.strip("/"):
+        values["metrics_path"] = path.strip("/")
+    else:
+        problems.append(
+            Problem(
+                "cache_sync.E017", f"CACHE_SYNC['METRICS_PATH'] must be a URL path such as 'metrics', not {path!r}."
+            )
+        )
+    networks = raw.get("METRICS_NETWORKS", Config.metrics_networks)
+    if isinstance(networks, list | tuple) and all(_is_network(network) for network in networks):
+        values["metrics_networks"] = tuple(networks)
+    else:
+        problems.append(
+            Problem(
+                "cache_sync.E018",
+                f"CACHE_SYNC['METRICS_NETWORKS'] must be a list of IP networks, not {networks!r}.",
+                "Example: ['127.0.0.0/8', '::1/128'].",
+            )
+        )
+    check = raw.get("AUDIT_CHECK")
+    if check is None or isinstance(check, bool):
+        values["audit_check"] = check
+    else:
+        problems.append(
+            Problem("cache_sync.E023", f"CACHE_SYNC['AUDIT_CHECK'] must be True, False or None, not {check!r}.")
+        )
+    ignored = raw.get("AUDIT_IGNORE", ())
+    if isinstance(ignored, list | tuple) and all(
+        isinstance(name, str) and name.count(".") in (1, 2) for name in ignored
+    ):
+        values["audit_ignore"] = tuple(ignored)
+    else:
+        problems.append(
+            Problem(
+                "cache_sync.E024",
+                f"CACHE_SYNC['AUDIT_IGNORE'] must list 'app_label.Model' or 'app_label.Model.field', not {ignored!r}.",
+            )
+        )
+    within = raw.get("FRESHNESS_WITHIN_MS", Config.freshness_within_ms)
+    if not isinstance(within, bool) and isinstance(within, int | float) and within >= 0:
+        values["freshness_within_ms"] = float(within)
+    else:
+        problems.append(
+            Problem(
+                "cache_sync.E025", f"CACHE_SYNC['FRESHNESS_WITHIN_MS'] must be milliseconds (>= 0), not {within!r}."
+            )
+        )
+    return values
+
+
+def _is_network(text: object) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)  # type: ignore[arg-type]  # anything: a ValueError says no
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _parse_replicas(raw: object, problems: list[Problem]) -> tuple[tuple[str, str], ...]:

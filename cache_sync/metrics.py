@@ -27,7 +27,7 @@ from prometheus_client.registry import Collector
 
 from . import outbox, stats
 from .breaker import StoreUnavailable, breaker
-from .conf import get_config, outside_option
+from .conf import get_config
 from .delivery import outbox_aliases, renderable_models
 from .freshness import last_freshness
 from .heartbeat import latest_heartbeat
@@ -168,8 +168,7 @@ def may_scrape(request: HttpRequest) -> bool:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
-    networks = outside_option("METRICS_NETWORKS")
-    assert isinstance(networks, list | tuple)
+    networks = get_config().metrics_networks
     return any(address in ipaddress.ip_network(network, strict=False) for network in networks)
 
 

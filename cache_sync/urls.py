@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from .conf import outside_option
+from .conf import get_config
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
@@ -18,4 +18,4 @@ def metrics(request: HttpRequest) -> HttpResponse:
     return metrics_view(request)
 
 
-urlpatterns = [path(str(outside_option("METRICS_PATH")).strip("/"), metrics, name="cache_sync-metrics")]
+urlpatterns = [path(get_config().metrics_path, metrics, name="cache_sync-metrics")]

@@ -894,6 +894,12 @@ MUTANTS = [
         "WHERE seen_at IS NULL FOR UPDATE)",
         database="postgresql",
     ),
+    Mutant(
+        "conf: a METRICS_NETWORKS entry that is no IP network is accepted (the scrape's check would raise)",
+        "conf.py",
+        "isinstance(networks, list | tuple) and all(_is_network(network) for network in networks)",
+        "isinstance(networks, list | tuple)",
+    ),
 ]  # fmt: skip
 
 

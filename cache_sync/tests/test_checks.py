@@ -67,6 +67,12 @@ def test_a_project_without_cache_sync_settings_passes():
         (rules(keys=["b:{slug}"], related={"reviews": ["r:{pk}"]}), "cache_sync.E015", "no relation 'reviews'"),
         (rules(keys=["b:{slug}"], fields="title"), "cache_sync.E016", "must be a list of field names"),
         (rules(keys=["b:{slug}"], fields=["cost"]), "cache_sync.E016", "has no field 'cost'"),
+        ({**GOOD, "METRICS_PATH": "/"}, "cache_sync.E017", "CACHE_SYNC['METRICS_PATH']"),
+        ({**GOOD, "METRICS_NETWORKS": ["10.0.0.0/33"]}, "cache_sync.E018", "list of IP networks"),
+        ({**GOOD, "METRICS_NETWORKS": "127.0.0.1"}, "cache_sync.E018", "list of IP networks"),
+        ({**GOOD, "AUDIT_CHECK": "yes"}, "cache_sync.E023", "True, False or None"),
+        ({**GOOD, "AUDIT_IGNORE": ["Book"]}, "cache_sync.E024", "'app_label.Model'"),
+        ({**GOOD, "FRESHNESS_WITHIN_MS": "1s"}, "cache_sync.E025", "milliseconds"),
     ],
 )  # fmt: skip
 def test_each_mistake_is_one_error_that_names_it(cache_sync, error_id, says):

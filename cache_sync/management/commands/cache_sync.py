@@ -23,7 +23,7 @@ from django.utils import timezone
 from cache_sync import audit, freshness, outbox, relay, stats
 from cache_sync.api import invalidate_keys, keys_for
 from cache_sync.breaker import StoreUnavailable, breaker
-from cache_sync.conf import get_config, outside_option
+from cache_sync.conf import get_config
 from cache_sync.delivery import outbox_aliases, renderable_models
 from cache_sync.heartbeat import latest_heartbeat
 from cache_sync.page_bytes import decode_page
@@ -218,7 +218,7 @@ class Command(BaseCommand):
     ) -> None:
         """Rounds of the freshness monitor (freshness.py); each publishes the total so far for /metrics."""
         alias = get_config().cache_alias
-        within = within_ms if within_ms is not None else float(str(outside_option("FRESHNESS_WITHIN_MS")))
+        within = within_ms if within_ms is not None else get_config().freshness_within_ms
         rng = random.Random(seed)
         total = freshness.Freshness(within, 0, 0)
         done = 0
