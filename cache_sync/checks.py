@@ -170,7 +170,7 @@ def _check_base_url(config: Config) -> list[Error]:
                 Error(
                     "A rule of CACHE_SYNC['RULES'] rebuilds pages, but no host is known for the requests it builds.",
                     hint="Set CACHE_SYNC['BASE_URL'] (e.g. 'https://shop.example.org') or a host in ALLOWED_HOSTS.",
-                    id="cache_sync.E006",
+                    id="cache_sync.E051",
                 )
             ]
         return []
@@ -180,7 +180,7 @@ def _check_base_url(config: Config) -> list[Error]:
             Error(
                 f"CACHE_SYNC['BASE_URL'] is {config.base_url!r}, whose host is not in ALLOWED_HOSTS.",
                 hint="Add the host to ALLOWED_HOSTS, or name one that is there.",
-                id="cache_sync.E006",
+                id="cache_sync.E050",
             )
         ]
     return []
@@ -239,7 +239,7 @@ def _check_template(where: str, model: type[models.Model], template: KeyTemplate
                     Error(
                         f"{where}: key template {template.text!r} follows {name!r}, "
                         "which is not a forward relation to one object.",
-                        id="cache_sync.E014",
+                        id="cache_sync.E057",
                     )
                 )
                 break

@@ -260,11 +260,11 @@ def _parse_replicas(raw: object, problems: list[Problem]) -> tuple[tuple[str, st
 def _parse_rule(label: object, raw: object) -> tuple[Rule | None, list[Problem]]:
     where = f"CACHE_SYNC['RULES'][{label!r}]"
     if not isinstance(label, str) or label.count(".") != 1:
-        return None, [Problem("cache_sync.E011", f"{where}: a rule is keyed by 'app_label.ModelName'.")]
+        return None, [Problem("cache_sync.E055", f"{where}: a rule is keyed by 'app_label.ModelName'.")]
     if not isinstance(raw, dict):
-        return None, [Problem("cache_sync.E010", f"{where} must be a dict.", _one_of(RULE_OPTIONS))]
+        return None, [Problem("cache_sync.E052", f"{where} must be a dict.", _one_of(RULE_OPTIONS))]
     problems = [
-        Problem("cache_sync.E010", f"{where} has an unknown option {name!r}.", _one_of(RULE_OPTIONS))
+        Problem("cache_sync.E053", f"{where} has an unknown option {name!r}.", _one_of(RULE_OPTIONS))
         for name in raw.keys() - set(RULE_OPTIONS)
     ]
     action = raw.get("action", "invalidate")
@@ -274,7 +274,7 @@ def _parse_rule(label: object, raw: object) -> tuple[Rule | None, list[Problem]]
     related_raw = raw.get("related", {})
     related = []
     if not isinstance(related_raw, dict):
-        problems.append(Problem("cache_sync.E010", f"{where}['related'] must map relation names to key lists."))
+        problems.append(Problem("cache_sync.E054", f"{where}['related'] must map relation names to key lists."))
     else:
         for accessor, templates in related_raw.items():
             related.append((accessor, _parse_templates(f"{where}['related'][{accessor!r}]", templates, problems)))
@@ -282,7 +282,7 @@ def _parse_rule(label: object, raw: object) -> tuple[Rule | None, list[Problem]]
     if fields is not None and (
         not isinstance(fields, list | tuple) or not all(isinstance(name, str) and name for name in fields)
     ):
-        problems.append(Problem("cache_sync.E016", f"{where}['fields'] must be a list of field names."))
+        problems.append(Problem("cache_sync.E058", f"{where}['fields'] must be a list of field names."))
         fields = None
     return Rule(label, action, keys, tuple(related), tuple(fields) if fields is not None else None), problems
 
@@ -297,7 +297,7 @@ def _parse_templates(where: str, raw: object, problems: list[Problem]) -> tuple[
             templates.append(KeyTemplate.parse(text))
         except TemplateSyntaxError as error:
             problems.append(
-                Problem("cache_sync.E013", f"{where}: malformed key template: {error}", "Example: 'product:{slug}'.")
+                Problem("cache_sync.E056", f"{where}: malformed key template: {error}", "Example: 'product:{slug}'.")
             )
     return tuple(templates)
 

@@ -52,20 +52,22 @@ def test_a_project_without_cache_sync_settings_passes():
         ({**GOOD, "TIMEOUT": -1}, "cache_sync.E004", "CACHE_SYNC['TIMEOUT']"),
         ({**GOOD, "STRATEGY": "fast"}, "cache_sync.E005", "'fast'"),
         ({**GOOD, "BASE_URL": "shelves.example"}, "cache_sync.E006", "must be an http(s) URL"),
-        ({**GOOD, "BASE_URL": "https://elsewhere.example"}, "cache_sync.E006", "not in ALLOWED_HOSTS"),
+        ({**GOOD, "BASE_URL": "https://elsewhere.example"}, "cache_sync.E050", "not in ALLOWED_HOSTS"),
         ({**GOOD, "RULES": ["testapp.Book"]}, "cache_sync.E010", "CACHE_SYNC['RULES'] must be a dict"),
-        (rules(keys=["x"], when="always"), "cache_sync.E010", "unknown option 'when'"),
+        (rules(keys=["x"], when="always"), "cache_sync.E053", "unknown option 'when'"),
         ({**GOOD, "RULES": {"testapp.Nope": {"keys": ["x"]}}}, "cache_sync.E011", "unknown model 'testapp.Nope'"),
-        ({**GOOD, "RULES": {"Book": {"keys": ["x"]}}}, "cache_sync.E011", "'app_label.ModelName'"),
+        ({**GOOD, "RULES": {"Book": {"keys": ["x"]}}}, "cache_sync.E055", "'app_label.ModelName'"),
         (rules(action="refresh", keys=["x"]), "cache_sync.E012", "unknown action 'refresh'"),
         (rules(keys=[]), "cache_sync.E013", "non-empty list"),
-        (rules(keys=["book:{slug"]), "cache_sync.E013", "malformed key template"),
-        (rules(keys=["book:{slug!r}"]), "cache_sync.E013", "malformed key template"),
+        (rules(keys=["book:{slug"]), "cache_sync.E056", "malformed key template"),
+        (rules(keys=["book:{slug!r}"]), "cache_sync.E056", "malformed key template"),
         (rules(keys=["book:{isbn}"]), "cache_sync.E014", "has no field 'isbn'"),
         (rules(keys=["s:{shelf.title}"]), "cache_sync.E014", "testapp.Shelf has no field 'title'"),
-        (rules(keys=["s:{title.slug}"]), "cache_sync.E014", "not a forward relation"),
+        (rules(keys=["s:{title.slug}"]), "cache_sync.E057", "not a forward relation"),
         (rules(keys=["b:{slug}"], related={"reviews": ["r:{pk}"]}), "cache_sync.E015", "no relation 'reviews'"),
-        (rules(keys=["b:{slug}"], fields="title"), "cache_sync.E016", "must be a list of field names"),
+        (rules(keys=["b:{slug}"], related=["reviews"]), "cache_sync.E054", "must map relation names"),
+        ({**GOOD, "RULES": {"testapp.Book": ["book:{slug}"]}}, "cache_sync.E052", "must be a dict"),
+        (rules(keys=["b:{slug}"], fields="title"), "cache_sync.E058", "must be a list of field names"),
         (rules(keys=["b:{slug}"], fields=["cost"]), "cache_sync.E016", "has no field 'cost'"),
         ({**GOOD, "METRICS_PATH": "/"}, "cache_sync.E017", "CACHE_SYNC['METRICS_PATH']"),
         ({**GOOD, "METRICS_NETWORKS": ["10.0.0.0/33"]}, "cache_sync.E018", "list of IP networks"),
@@ -83,7 +85,7 @@ def test_each_mistake_is_one_error_that_names_it(cache_sync, error_id, says):
 
 def test_a_rebuild_rule_needs_a_host_for_its_requests():
     found = errors_for({**GOOD, "BASE_URL": ""}, ALLOWED_HOSTS=["*"])
-    assert [error_id for error_id, _ in found] == ["cache_sync.E006"]
+    assert [error_id for error_id, _ in found] == ["cache_sync.E051"]
 
 
 def test_a_cache_that_is_not_redis_is_refused():
