@@ -11,10 +11,10 @@ from django.conf import settings
 from django.core.checks import Error, Warning
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, models
-from django.db.models import ForeignObjectRel
 from django.http.request import validate_host
 from django.utils import timezone
 
+from .affected import related_field
 from .built_requests import built_request_host
 from .conf import Config, Rule, get_config, parse
 from .keys import KeyTemplate
@@ -251,8 +251,6 @@ def _check_template(where: str, model: type[models.Model], template: KeyTemplate
 
 
 def _related_model(model: type[models.Model], accessor: str) -> type[models.Model] | None:
-    for field in model._meta.get_fields():
-        name = field.get_accessor_name() if isinstance(field, ForeignObjectRel) else field.name
-        if name == accessor and field.is_relation and isinstance(field.related_model, type):
-            return field.related_model
-    return None
+    relation = related_field(model, accessor)  # the delivery's own lookup: a rule checked is a rule followed
+    target = relation.related_model if relation is not None else None
+    return target if isinstance(target, type) else None
