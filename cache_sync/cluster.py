@@ -7,8 +7,8 @@
     }}
 
 django-redis ships none. Keys of one family share a hash tag, so every script of
-cache_sync touches one slot; an invalidation batch is one pipeline that
-redis-py's cluster client splits into one round trip per node.
+cache_sync touches one slot; an invalidation batch sends one UNLINK per family
+to every node before it reads any answer (`PageStore._unlink_on_each_node`).
 """
 
 from __future__ import annotations
