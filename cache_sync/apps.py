@@ -5,14 +5,15 @@ from django.db.models.signals import post_migrate
 
 
 def reload_settings(setting: str, **kwargs: object) -> None:
-    """Tests override CACHE_SYNC, CACHES and the URLconf: read them again and reconnect."""
+    """Tests override CACHE_SYNC, CACHES, the load-test baseline and the URLconf: read them again and reconnect."""
     if setting == "ROOT_URLCONF":
         from .front_door import cached_view_at
 
         cached_view_at.cache_clear()
-    if setting not in ("CACHE_SYNC", "CACHES"):
+    from .conf import BASELINE_SETTING, reset
+
+    if setting not in ("CACHE_SYNC", "CACHES", BASELINE_SETTING):
         return
-    from .conf import reset
     from .receivers import connect_receivers
     from .store import reset_stores
 

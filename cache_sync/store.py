@@ -17,11 +17,12 @@ the read script, which decides atomically and takes the lease. (A page through
 Lua costs Redis tens of microseconds per read; a plain `HMGET` about one.)
 
 Invalidating a family is one key's `UNLINK` (a thousand families per command on a
-single server): every variant and every lease goes at once, with no `KEYS`/`SCAN`. A builder may store its page only while its lease is still
-in the hash; an invalidation after its database read deleted the lease, so an
-old page can never be stored after the write that made it old (the stale-set
-guard, as in Facebook's memcache leases). The lease also makes concurrent misses
-wait for one build instead of stampeding the database.
+single server): every variant and every lease goes at once, with no `KEYS`/`SCAN`.
+A builder may store its page only while its lease is still in the hash; an
+invalidation after its database read deleted the lease, so an old page can never
+be stored after the write that made it old (the stale-set guard, as in Facebook's
+memcache leases). The lease also makes concurrent misses wait for one build
+instead of stampeding the database.
 
 Redis errors surface as `StoreUnavailable` (breaker.py); callers treat it as a miss.
 """

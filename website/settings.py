@@ -147,12 +147,12 @@ CACHES = {
 # Scheme and host of the site: activation links, and the pages cache_sync rebuilds itself.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
+# The load test's modes: sync (the product), or the baselines naive and ttl it is compared with.
+CACHE_SYNC_LOAD_TEST_BASELINE = os.environ.get("CACHE_SYNC_STRATEGY", "sync")
 CACHE_SYNC = {
     "CACHE": "default",
     "BASE_URL": SITE_URL,
     "TIMEOUT": int(os.environ.get("CACHE_SYNC_TIMEOUT", "600")),
-    # sync (the product), naive or ttl: the baselines that the load test compares.
-    "STRATEGY": os.environ.get("CACHE_SYNC_STRATEGY", "sync"),
     "RULES": {
         "catalog.Product": {
             "action": "invalidate",

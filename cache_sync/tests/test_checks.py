@@ -50,7 +50,7 @@ def test_a_project_without_cache_sync_settings_passes():
         ({**GOOD, "TIMOUT": 5}, "cache_sync.E001", "unknown option 'TIMOUT'"),
         ({**GOOD, "CACHE": "nowhere"}, "cache_sync.E002", "'nowhere', which is not in CACHES"),
         ({**GOOD, "TIMEOUT": -1}, "cache_sync.E004", "CACHE_SYNC['TIMEOUT']"),
-        ({**GOOD, "STRATEGY": "fast"}, "cache_sync.E005", "'fast'"),
+        ({**GOOD, "STRATEGY": "naive"}, "cache_sync.E001", "unknown option 'STRATEGY'"),
         ({**GOOD, "BASE_URL": "shelves.example"}, "cache_sync.E006", "must be an http(s) URL"),
         ({**GOOD, "BASE_URL": "https://elsewhere.example"}, "cache_sync.E050", "not in ALLOWED_HOSTS"),
         ({**GOOD, "RULES": ["testapp.Book"]}, "cache_sync.E010", "CACHE_SYNC['RULES'] must be a dict"),
@@ -81,6 +81,11 @@ def test_each_mistake_is_one_error_that_names_it(cache_sync, error_id, says):
     found = errors_for(cache_sync)
     assert len(found) == 1, found
     assert found[0][0] == error_id and says in found[0][1], found
+
+
+def test_an_unknown_load_test_baseline_is_an_error_naming_it():
+    found = errors_for(GOOD, CACHE_SYNC_LOAD_TEST_BASELINE="fast")
+    assert found == [("cache_sync.E005", "CACHE_SYNC_LOAD_TEST_BASELINE is 'fast'.")], found
 
 
 def test_a_rebuild_rule_needs_a_host_for_its_requests():

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def strategy(name: str):
-    return override_settings(CACHE_SYNC={**settings.CACHE_SYNC, "STRATEGY": name})
+    return override_settings(CACHE_SYNC_LOAD_TEST_BASELINE=name)
 
 
 def in_thread(target) -> threading.Thread:
