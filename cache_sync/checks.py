@@ -16,14 +16,14 @@ from django.utils import timezone
 
 from .affected import related_field
 from .built_requests import built_request_host
-from .conf import Config, Rule, get_config, parse
+from .conf import Config, Rule, get_config
 from .keys import KeyTemplate
 from .triggers import SUPPORTED_VENDORS, compare_triggers, silent_triggers
 
 
 def check_cache_sync(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Error]:
     raw = getattr(settings, "CACHE_SYNC", {})
-    config = parse(raw)
+    config = get_config()  # the settings as the rest of cache_sync reads them
     errors = [Error(p.message, hint=p.hint or None, id=p.id) for p in config.problems]
     errors.extend(_check_cache(config.cache_alias))
     errors.extend(_check_base_url(config))
@@ -32,7 +32,6 @@ def check_cache_sync(app_configs: Sequence[AppConfig] | None = None, **kwargs: A
         if isinstance(label, str) and label.count(".") == 1:  # else reported by parse()
             rule = next((r for r in config.rules if r.model == label), None)
             errors.extend(_check_rule(label, rule))
-    get_config.cache_clear()
     return errors
 
 
