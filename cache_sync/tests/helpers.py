@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+
+def python_path(first: Path) -> str:
+    """PYTHONPATH of a child process: `first` (where this cache_sync is importable from), then what this
+    process was given (the mutant tool runs a copy of cache_sync and gives the repository, for tools.harness)."""
+    return os.pathsep.join(filter(None, [str(first), os.environ.get("PYTHONPATH", "")]))
 
 
 def cached(client, *urls):
@@ -27,7 +34,7 @@ def run_suite_on(database_url: str, *files: Path, settings: str, env: dict, **mo
             sys.executable, "-m", "pytest", "-o", "addopts=", "-q", "-p", "no:cacheprovider",
             "-c", str(library / "pyproject.toml"), "--rootdir", str(library), "--ds", settings, *map(str, files),
         ],
-        env={**env, **more_env, "DATABASE_URL": database_url, "PYTHONPATH": str(library.parent)},
+        env={**env, **more_env, "DATABASE_URL": database_url, "PYTHONPATH": python_path(library.parent)},
         cwd=library,
         capture_output=True,
         text=True,

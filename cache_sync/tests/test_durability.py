@@ -19,7 +19,7 @@ from django.utils import timezone
 from cache_sync import relay
 from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories
-from cache_sync.tests.helpers import cached, page
+from cache_sync.tests.helpers import cached, page, python_path
 from cache_sync.tests.testapp.models import Book, Shelf
 from tools.harness.ports import quiet_port
 
@@ -52,7 +52,7 @@ def odes():
 
 @pytest.fixture
 def child_env(site_env):
-    return {**site_env, "DJANGO_SETTINGS_MODULE": "cache_sync.tests.settings", "PYTHONPATH": str(ROOT)}
+    return {**site_env, "DJANGO_SETTINGS_MODULE": "cache_sync.tests.settings", "PYTHONPATH": python_path(ROOT)}
 
 
 def kill_writer_after_commit(env, title: str) -> None:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.test import AsyncClient, Client, override_settings
 
 from cache_sync.tests import factories
-from cache_sync.tests.helpers import cached, page
+from cache_sync.tests.helpers import cached, page, python_path
 from cache_sync.tests.testapp import middleware
 from cache_sync.tests.testapp.models import Book
 
@@ -221,7 +221,7 @@ def test_after_an_outage_a_reader_delivers_what_other_writers_left_before_it_ser
         env = {
             **site_env,
             "DJANGO_SETTINGS_MODULE": "cache_sync.tests.settings",
-            "PYTHONPATH": str(root),
+            "PYTHONPATH": python_path(root),
             "REDIS_URL": own_redis.url,
             "CACHE_SYNC_TEST_TOPOLOGY": "single",
         }

@@ -19,7 +19,7 @@ from django.db import connection
 from cache_sync import delivery, relay, waiters
 from cache_sync.models import OutboxEntry, RelayHeartbeat
 from cache_sync.tests import factories
-from cache_sync.tests.helpers import cached, page
+from cache_sync.tests.helpers import cached, page, python_path
 from cache_sync.tests.relay_threads import RunningRelay, eventually
 from cache_sync.tests.testapp.models import Book
 
@@ -177,7 +177,7 @@ def relay_failed() -> bool:
 @postgres_only
 def test_the_relay_command_outlives_the_termination_of_all_its_connections(client, odes, site_env):
     """`manage.py cache_sync relay` as deployed: both its connections killed at once, it keeps delivering."""
-    env = {**site_env, "DJANGO_SETTINGS_MODULE": "cache_sync.tests.settings", "PYTHONPATH": str(ROOT)}
+    env = {**site_env, "DJANGO_SETTINGS_MODULE": "cache_sync.tests.settings", "PYTHONPATH": python_path(ROOT)}
     cached(client, "/books/odes/")
     command = [sys.executable, "-m", "django", "cache_sync", "relay"]
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from cache_sync.tests.helpers import python_path
+
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "relay_restart"
 DELIVERY_TIMEOUT = 20.0  # seconds: the relay backs off up to 2 s between attempts while the server is down
@@ -31,7 +33,7 @@ def private_site(own_postgres):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "cache_sync.tests.settings",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": python_path(ROOT),
         "DATABASE_URL": own_postgres.primary.url(DATABASE),
         "REDIS_URL": cache["LOCATION"],
         "CACHE_KEY_PREFIX": cache["KEY_PREFIX"],  # the families this process reads are the relay's
