@@ -88,7 +88,11 @@ def _plain_gap(sql: str, start: int, end: int) -> bool:
 
 
 def _table_name(qualified: str) -> str:
-    last = _LAST_PART.search(qualified).group() if "." in qualified else qualified
+    last = qualified
+    if "." in qualified:
+        found = _LAST_PART.search(qualified)
+        assert found is not None  # `qualified` is a match of _NAME, which ends with a _NAME_PART
+        last = found.group()
     if last[0] in '"`[':
         last = last[1:-1].replace('""', '"')
     return last.lower()
@@ -112,5 +116,6 @@ def statement_text(sql: object, raw_connection: object) -> str | None:
         return bytes(sql).decode("utf-8", "replace")
     as_string = getattr(sql, "as_string", None)  # psycopg.sql.Composable, without importing psycopg
     if as_string is not None:
-        return as_string(raw_connection)
+        text: str = as_string(raw_connection)  # Composable.as_string returns the query's text
+        return text
     return None
