@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 
 class Kind(enum.Enum):
@@ -114,8 +114,8 @@ def statement_text(sql: object, raw_connection: object) -> str | None:
         return sql
     if isinstance(sql, (bytes, bytearray, memoryview)):
         return bytes(sql).decode("utf-8", "replace")
-    as_string = getattr(sql, "as_string", None)  # psycopg.sql.Composable, without importing psycopg
+    # psycopg.sql.Composable, without importing psycopg: its as_string(context) gives the query's text.
+    as_string: Callable[[object], str] | None = getattr(sql, "as_string", None)
     if as_string is not None:
-        text: str = as_string(raw_connection)  # Composable.as_string returns the query's text
-        return text
+        return as_string(raw_connection)
     return None

@@ -69,8 +69,8 @@ def _holds_snapshot(connection: BaseDatabaseWrapper) -> bool:
         return not _snapshot_per_statement(connection) and int(connection.connection.info.transaction_status) != 0
     if connection.vendor == "sqlite":
         # A deferred BEGIN reads at its first SELECT, an IMMEDIATE one at once; which one ran is not known.
-        in_transaction: bool = connection.connection.in_transaction  # sqlite3.Connection's
-        return in_transaction
+        # sqlite3.Connection.in_transaction, a bool: Django types the driver's connection Any.
+        return connection.connection.in_transaction  # type: ignore[no-any-return]
     return True
 
 
