@@ -13,13 +13,16 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any, cast
 
 from django.apps import apps
 from django.db import models
+from django.db.models.fields.related import RelatedField
+from django.db.models.fields.reverse_related import ForeignObjectRel
 
 from .conf import Config, Rule, get_config
 from .keys import KeyTemplate
-from .outbox import KEYS_LABEL, Change
+from .outbox import KEYS_LABEL, Change, Followed, Row
 
 FAN_OUT_CHUNK = 5000
 TRUNCATED = "truncated"  # a recorded row {"truncated": true}: the table was truncated, every key of the rule
@@ -43,7 +46,8 @@ class AffectedKeys:
             yield from keys
 
 
-Followed = dict[tuple[str, tuple[str, ...]], list]  # (label, path) -> [target id, value] pairs, as JSON
+# Path -> (target id -> value at the path's end, the target ids asked for), for paths read with the entries.
+ReadPaths = dict[tuple[str, ...], tuple[dict[object, object], set[object]]]
 
 
 def affected_keys(
@@ -53,7 +57,7 @@ def affected_keys(
     (followed.py): those are not queried again, but for ids the entries did not name."""
     config = config or get_config()
     affected = AffectedKeys()
-    rows_by_model: dict[str, list[dict]] = defaultdict(list)
+    rows_by_model: dict[str, list[Row]] = defaultdict(list)
     truncated: dict[str, None] = {}
     for change in changes:
         for row in change.rows:
@@ -96,17 +100,30 @@ def _every_key_of(rule: Rule, config: Config) -> Iterator[str]:
                 yield key
 
 
-def row_values(rule: Rule, obj: models.Model) -> dict:
+def row_values(rule: Rule, obj: models.Model) -> Row:
     """The values a trigger would record for `obj` as it is in memory."""
     names = {"pk"} | {_model_field(type(obj), path[0]).attname for t in rule.keys for path in t.paths}
     return {name: getattr(obj, name) for name in names}
 
 
-def _model_field(model: type[models.Model], name: str) -> models.Field:
-    return model._meta.get_field(name)
+def _model_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    # A key path starts at a field of the model (checks.py, cache_sync.E014), read by its attname: a name
+    # that is not a field (a reverse relation) fails there, as it always has, not here.
+    return cast("models.Field[Any, Any]", model._meta.get_field(name))
 
 
-def _complete(model: type[models.Model], rule: Rule, rows: list[dict], using: str) -> list[dict]:
+def _relation(model: type[models.Model], name: str) -> RelatedField[Any, Any]:
+    # A step of a path that goes on is a forward relation to one object (checks.py, cache_sync.E014).
+    return cast("RelatedField[Any, Any]", model._meta.get_field(name))
+
+
+def _resolved(related: type[models.Model] | str | None) -> type[models.Model]:
+    """A relation's model: a class once the apps are loaded (a lazy "self" or "app.Model" before)."""
+    assert isinstance(related, type)
+    return related
+
+
+def _complete(model: type[models.Model], rule: Rule, rows: list[Row], using: str) -> list[Row]:
     """Rows recorded by their primary key alone (a many-to-many link) get their key columns from the database."""
     needed = {_model_field(model, path[0]).attname for t in rule.keys for path in t.paths} - {"pk"}
     complete = [_to_python(model, row) for row in rows if needed <= row.keys()]
@@ -117,7 +134,7 @@ def _complete(model: type[models.Model], rule: Rule, rows: list[dict], using: st
     return complete
 
 
-def _to_python(model: type[models.Model], row: dict) -> dict:
+def _to_python(model: type[models.Model], row: Row) -> Row:
     """JSON values as the fields' Python values (SQLite's 0/1 as booleans...), so keys render alike everywhere."""
     converters = _converters(model)
     return {
@@ -127,7 +144,7 @@ def _to_python(model: type[models.Model], row: dict) -> dict:
 
 
 @cache
-def _fields_by_attname(model: type[models.Model]) -> dict[str, models.Field]:
+def _fields_by_attname(model: type[models.Model]) -> dict[str, models.Field[Any, Any]]:
     return {"pk": model._meta.pk, **{f.attname: f for f in model._meta.concrete_fields}}
 
 
@@ -135,20 +152,20 @@ def _fields_by_attname(model: type[models.Model]) -> dict[str, models.Field]:
 def _converters(model: type[models.Model]) -> dict[str, Callable[[object], object]]:
     """Each column's to_python; a foreign key's is its target's (what ForeignKey.to_python calls, per row)."""
     return {
-        name: field.target_field.to_python if field.many_to_one or field.one_to_one else field.to_python
+        name: field.target_field.to_python
+        if isinstance(field, RelatedField) and (field.many_to_one or field.one_to_one)
+        else field.to_python
         for name, field in _fields_by_attname(model).items()
     }
 
 
-def _read_with_entries(
-    model: type[models.Model], label: str, rows: list[dict], followed: Followed
-) -> dict[tuple[str, ...], tuple[dict, set]]:
+def _read_with_entries(model: type[models.Model], label: str, rows: list[Row], followed: Followed) -> ReadPaths:
     """Path -> (target id -> value, the ids asked for) of the paths read with the entries."""
-    read = {}
+    read: ReadPaths = {}
     for (of_label, path), pairs in followed.items():
         if of_label != label:
             continue
-        relation = _model_field(model, path[0])
+        relation = _relation(model, path[0])
         target, end = relation.target_field, _end_field(model, path)
         values = {target.to_python(k): None if v is None else end.to_python(v) for k, v in pairs}
         asked = {relation.to_python(row[relation.attname]) for row in rows if row.get(relation.attname) is not None}
@@ -156,19 +173,18 @@ def _read_with_entries(
     return read
 
 
-def _end_field(model: type[models.Model], path: tuple[str, ...]) -> models.Field:
-    field = _model_field(model, path[0])
-    for name in path[1:]:
-        field = _model_field(field.related_model, name)
-    return field
+def _end_field(model: type[models.Model], path: tuple[str, ...]) -> models.Field[Any, Any]:
+    for name in path[:-1]:
+        model = _resolved(_relation(model, name).related_model)
+    return _model_field(model, path[-1])
 
 
 def _render_rows(
     model: type[models.Model],
     templates: tuple[KeyTemplate, ...],
-    rows: list[dict],
+    rows: list[Row],
     using: str,
-    read: dict[tuple[str, ...], tuple[dict, set]] | None = None,
+    read: ReadPaths | None = None,
 ) -> Iterator[str]:
     followed = _follow_relations(model, templates, rows, using, read or {})
     # Per path: the row's field that starts it, and for a path through a relation its values now.
@@ -180,9 +196,9 @@ def _render_rows(
     for template in templates:
         # Each distinct combination of values once: 10,000 products of one category are one category key.
         steps = [plan[path] for path in template.paths]
-        rendered: set[tuple] = set()
+        rendered: set[tuple[object, ...]] = set()
         for row in rows:
-            values = []
+            values: list[object] = []
             for attname, through in steps:
                 value = row.get(attname)
                 if through is not None and value is not None:
@@ -201,32 +217,38 @@ def _render_rows(
                 yield template.render_values(dict(zip(template.paths, combination, strict=True)))
 
 
-def _follow_relations(model, templates, rows, using, read) -> dict[tuple[str, ...], dict]:
+def _follow_relations(
+    model: type[models.Model], templates: tuple[KeyTemplate, ...], rows: list[Row], using: str, read: ReadPaths
+) -> dict[tuple[str, ...], dict[object, object]]:
     """For each path through a relation, target id -> value at its end (one query per path, but for
     the ids already `read` with the entries)."""
-    followed = {}
+    followed: dict[tuple[str, ...], dict[object, object]] = {}
     for path in {path for t in templates for path in t.paths if len(path) > 1}:
-        relation = _model_field(model, path[0])
+        relation = _relation(model, path[0])
         ids = {row[relation.attname] for row in rows if row.get(relation.attname) is not None}
-        values, asked = read.get(path, ({}, set()))
+        empty: tuple[dict[object, object], set[object]] = ({}, set())
+        values, asked = read.get(path, empty)
         ids -= asked
         if ids:
             target = relation.target_field.attname if relation.target_field.attname != "id" else "pk"
-            manager = relation.related_model._base_manager.using(using)
+            manager = _resolved(relation.related_model)._base_manager.using(using)
             pairs = manager.filter(**{f"{target}__in": ids}).values_list(target, "__".join(path[1:]))
             values = {**values, **dict(pairs)}
         followed[path] = values
     return followed
 
 
-def _related_keys(model, accessor: str, templates: tuple[KeyTemplate, ...], pks: list, using: str) -> Iterator[str]:
+def _related_keys(
+    model: type[models.Model], accessor: str, templates: tuple[KeyTemplate, ...], pks: list[object], using: str
+) -> Iterator[str]:
     relation = related_field(model, accessor)
     if relation is None or not pks:
         return
-    back = relation.field.name if relation.auto_created and not relation.concrete else relation.related_query_name()
+    back = relation.field.name if isinstance(relation, ForeignObjectRel) else relation.related_query_name()
     paths = sorted({path for t in templates for path in t.paths})
     rows = (
-        relation.related_model._base_manager.using(using)
+        _resolved(relation.related_model)
+        ._base_manager.using(using)
         .filter(**{f"{back}__in": pks})
         .values_list(*("__".join(path) for path in paths))
         .iterator(chunk_size=FAN_OUT_CHUNK)
@@ -238,10 +260,12 @@ def _related_keys(model, accessor: str, templates: tuple[KeyTemplate, ...], pks:
                 yield template.render_values({path: values[path] for path in template.paths})
 
 
-def related_field(model: type[models.Model], accessor: str):
+def related_field(model: type[models.Model], accessor: str) -> RelatedField[Any, Any] | ForeignObjectRel | None:
     """The relation named `accessor` on `model`: a forward field or the accessor of a reverse one."""
     for candidate in model._meta.get_fields():
-        name = candidate.get_accessor_name() if candidate.auto_created and not candidate.concrete else candidate.name
-        if name == accessor and candidate.is_relation:
+        # A reverse relation is the one kind of field that is auto-created and not concrete.
+        name = candidate.get_accessor_name() if isinstance(candidate, ForeignObjectRel) else candidate.name
+        # A generic foreign key names no related model: checks.py refuses it as `related`.
+        if name == accessor and isinstance(candidate, (RelatedField, ForeignObjectRel)):
             return candidate
     return None

@@ -17,16 +17,18 @@ import logging
 import threading
 from collections.abc import Collection, Iterator
 from itertools import islice
+from typing import TypedDict
 
 from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from . import outbox, stats
-from .affected import AffectedKeys, Followed, affected_keys
+from .affected import AffectedKeys, affected_keys
 from .breaker import StoreUnavailable, breaker
 from .conf import Config, get_config
 from .followed import follow_queries
-from .outbox import KEYS_LABEL
+from .outbox import KEYS_LABEL, Followed
 from .replicas import invalidation_position
 from .signals import keys_invalidated
 from .store import get_store
@@ -35,6 +37,13 @@ logger = logging.getLogger(__name__)
 
 CLAIM_LIMIT = 5000  # entries read per round
 PIPELINE_CHUNK = 10_000  # DELs per Redis round trip
+
+
+class _Position(TypedDict, total=False):
+    """PageStore.invalidate's replica position, passed only with read replicas."""
+
+    position: str
+    position_ttl_ms: int
 
 
 def deliver(changes: list[outbox.Change], using: str, followed: Followed | None = None) -> AffectedKeys:
@@ -48,7 +57,7 @@ def deliver(changes: list[outbox.Change], using: str, followed: Followed | None 
     keys = affected.all_keys()
     sent = 0
     position = invalidation_position(using)  # with read replicas, left in each family (replicas.py)
-    at = {"position": position, "position_ttl_ms": int(config.timeout * 1000)} if position else {}
+    at: _Position = {"position": position, "position_ttl_ms": int(config.timeout * 1000)} if position else {}
     while chunk := list(islice(keys, PIPELINE_CHUNK)):
         sent += store.invalidate(chunk, **at)
     stats.count("invalidated_keys", sent)
@@ -205,7 +214,7 @@ def deliver_after_commit(using: str) -> None:
 _owed = threading.local()  # aliases whose open transaction wrote, outside Django's on_commit
 
 
-def driver_in_transaction(connection) -> bool:
+def driver_in_transaction(connection: BaseDatabaseWrapper) -> bool:
     """Whether the driver has a transaction open that Django does not manage (a raw BEGIN, an unended script)."""
     raw = connection.connection
     if raw is None:
@@ -235,9 +244,10 @@ def deliver_owed(using: str) -> None:
             connection.rollback()
 
 
-def has_pending_delivery(connection) -> bool:
+def has_pending_delivery(connection: BaseDatabaseWrapper) -> bool:
     """Whether the current transaction has written to a watched table (rolled-back savepoints excluded)."""
-    return any(isinstance(func, _DeliveryCallback) for _sids, func, _robust in connection.run_on_commit)
+    # Each entry is (savepoint ids, callback, robust): django-stubs still types it as a pair.
+    return any(isinstance(entry[1], _DeliveryCallback) for entry in connection.run_on_commit)
 
 
 class _DeliveryCallback:

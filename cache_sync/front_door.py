@@ -24,7 +24,9 @@ The request's read is `request.cache_sync` (page_read.py), set here on every req
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
+from typing import cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -33,7 +35,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 
 from .page_read import PageRead, hold, read_of
-from .pages import read_for_view
+from .pages import cached_page_of, read_for_view
 from .replicas import remember_writes, route_request
 
 
@@ -61,26 +63,35 @@ def anonymous_read(request: HttpRequest) -> PageRead | None:
         request.get_host()  # a host outside ALLOWED_HOSTS gets Django's 400, never a page
     except DisallowedHost:
         return None
-    page = match.func.cached_page
+    page = cached_page_of(match.func)
+    if page is None:  # cached_view_at matched it for its page
+        return None
     return PageRead.begin(page, page.key(match.kwargs), page.variant(request, match.route, anonymous=True))
+
+
+GetResponse = Callable[[HttpRequest], HttpResponse]
+AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponse]]
 
 
 class FrontDoorMiddleware:
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: GetResponse | AsyncGetResponse) -> None:
         self.get_response = get_response
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest):
-        if iscoroutinefunction(self):
+    # Django gives a sync get_response to a sync middleware and an async one to a coroutine function
+    # (markcoroutinefunction above): the casts say which one this call has.
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        marked = iscoroutinefunction(self)  # as the condition itself, it would narrow `self` to a bare callable
+        if marked:
             return self.__acall__(request)
         route_request(request)
         response = self.answer(request)
         if response is None:
-            response = self.finish(request, self.get_response(request))
+            response = self.finish(request, cast(GetResponse, self.get_response)(request))
         remember_writes(response)
         return response
 
@@ -88,7 +99,7 @@ class FrontDoorMiddleware:
         await sync_to_async(route_request)(request)
         response = await sync_to_async(self.answer)(request)
         if response is None:
-            response = await self.get_response(request)
+            response = await cast(AsyncGetResponse, self.get_response)(request)
             response = await sync_to_async(self.finish)(request, response)
         await sync_to_async(remember_writes)(response)
         return response
@@ -105,11 +116,13 @@ class FrontDoorMiddleware:
         read.deferred = True
         return None
 
-    def process_view(self, request: HttpRequest, view, view_args, view_kwargs) -> HttpResponse | None:
+    def process_view(
+        self, request: HttpRequest, view: object, view_args: tuple[object, ...], view_kwargs: dict[str, object]
+    ) -> HttpResponse | None:
         """Read the page of a visitor with a session before ATOMIC_REQUESTS opens the view's transaction:
         a session loaded inside it would give the page a snapshot older than its lease. (A hit served here
         is a variant some earlier request of the view stored, past every middleware's process_view.)"""
-        page = getattr(view, "cached_page", None)
+        page = cached_page_of(view)
         if page is None or request.method not in ("GET", "HEAD") or read_of(request) is not None:
             return None
         read = read_for_view(page, request, view_kwargs)  # loads the session now, outside any transaction

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -18,7 +19,9 @@ def relay_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def write_heartbeat(using: str, name: str, caught_up_at: datetime | None, error: str, labels) -> RelayHeartbeat:
+def write_heartbeat(
+    using: str, name: str, caught_up_at: datetime | None, error: str, labels: Collection[str] | None
+) -> RelayHeartbeat:
     """Record this relay's round: now, when it last caught up, the backlog, what it cannot render."""
     backlog = outbox.backlog(using, labels)
     now = timezone.now()

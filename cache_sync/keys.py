@@ -35,7 +35,8 @@ class KeyTemplate:
             parts = list(_FORMATTER.parse(text))
         except ValueError as error:
             raise TemplateSyntaxError(f"{text!r}: {error}") from None
-        paths, pieces = [], []
+        paths: list[tuple[str, ...]] = []
+        pieces: list[tuple[str, tuple[str, ...] | None]] = []
         for literal, field, spec, conversion in parts:
             if field is None:
                 pieces.append((literal, None))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import DatabaseError, connections
 from django.db.models.functions import Now
@@ -26,16 +27,22 @@ logger = logging.getLogger(__name__)
 KEYS_LABEL = "cache_sync.keys"  # an entry of explicit rule keys: {"keys": [...]}
 
 
+# A recorded row as JSON gives it: each value's type is its column's (or the keys' list), known only per row.
+Row = dict[str, Any]
+# (label, path) -> the [target id, value] pairs read with the entries, as JSON gives them.
+Followed = dict[tuple[str, tuple[str, ...]], list[list[object]]]
+
+
 @dataclass(frozen=True)
 class Change:
     """One outbox entry: the rows one statement changed (PostgreSQL) or one row (SQLite)."""
 
     id: int
     model: str
-    rows: list[dict]  # column values by attname, "pk" always; or [{"keys": [...]}]
+    rows: list[Row]  # column values by attname, "pk" always; or [{"keys": [...]}]
 
 
-def _changes(rows) -> list[Change]:
+def _changes(rows: Iterable[tuple[int, str, str]]) -> list[Change]:
     changes = []
     for id, model, data in rows:
         parsed = json.loads(data)
@@ -47,7 +54,7 @@ def _is_postgres(using: str) -> bool:
     return connections[using].vendor == "postgresql"
 
 
-def _of_models(using: str, labels: Collection[str] | None) -> tuple[str, list]:
+def _of_models(using: str, labels: Collection[str] | None) -> tuple[str, list[str | list[str]]]:
     """A condition on `model` (and its parameters): only entries this process can render.
 
     An entry of a model that this process's rules do not name (written under a
@@ -77,7 +84,7 @@ def pending_of_this_writer(using: str, limit: int, labels: Collection[str] | Non
 
 def pending_of_this_writer_followed(
     using: str, limit: int, labels: Collection[str], follows: Sequence[Follow]
-) -> tuple[list[Change], dict[tuple[str, tuple[str, ...]], list]]:
+) -> tuple[list[Change], Followed]:
     """Like `pending_of_this_writer()` (PostgreSQL), with each of `follows` read in the same statement:
     (the entries, (label, path) -> its [target id, value] pairs as JSON gives them)."""
     parts = " ".join(
@@ -91,7 +98,8 @@ def pending_of_this_writer_followed(
             f"SELECT part, id, model, data FROM (WITH {ENTRIES_CTE} AS (SELECT id, model, data FROM {OUTBOX_TABLE} "
             f"WHERE writer = pg_backend_pid() AND model = ANY(%s) ORDER BY id LIMIT %s) "
             f"SELECT 0 AS part, id, model, data FROM {ENTRIES_CTE} {parts}) AS entries ORDER BY part, id",
-            [list(labels), limit, *(param for follow in follows for param in follow.params)],
+            # Follow.params are the ORM compiler's own parameters for its query: values the driver adapts.
+            [list(labels), limit, *(param for follow in follows for param in follow.params)],  # type: ignore[list-item]
         )
         rows = cursor.fetchall()
     changes = _changes([(id, model, data) for part, id, model, data in rows if part == 0])
@@ -187,7 +195,8 @@ def mark_seen(using: str) -> int:
                 f"UPDATE {OUTBOX_TABLE} SET seen_at = statement_timestamp() WHERE id IN "
                 f"(SELECT id FROM {OUTBOX_TABLE} WHERE seen_at IS NULL FOR UPDATE SKIP LOCKED)"
             )
-            return cursor.rowcount
+            marked: int = cursor.rowcount
+            return marked
     return OutboxEntry.objects.using(using).filter(seen_at__isnull=True).update(seen_at=Now())
 
 
@@ -220,7 +229,8 @@ def vacuum(using: str) -> None:
 def last_id(using: str) -> int:
     with connections[using].cursor() as cursor:
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {OUTBOX_TABLE}")
-        return cursor.fetchone()[0]
+        last: int = cursor.fetchone()[0]
+        return last
 
 
 def discard_of_this_writer_after(using: str, start: int) -> None:

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from functools import wraps
+from typing import TYPE_CHECKING, Any, Protocol, cast, overload
 from urllib.parse import urlencode
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
-from django.urls import NoReverseMatch, URLResolver, get_resolver, resolve, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from .built_requests import anonymous_request
 from .conf import get_config
@@ -31,19 +33,27 @@ from .keys import KeyTemplate
 from .page_read import PageRead, hold, read_of
 from .session_reads import noting_session_reads
 
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+# A view: the request (and the URL's arguments) to its response; an async view's, awaited.
+SyncView = Callable[..., HttpResponse]
+AsyncView = Callable[..., Awaitable[HttpResponse]]
+View = SyncView | AsyncView
+
 MAX_QUERY_VALUE = 64  # characters: a longer value of a named query parameter is served, never stored
 
 
 @dataclass(frozen=True)
 class CachedPage:
     template: KeyTemplate
-    view: object
+    view: View
     query_params: tuple[str, ...]
     vary_on_user: bool
     vary_on_headers: tuple[str, ...]
-    endpoint: object  # the decorated view, as the URLconf knows it
+    endpoint: View  # the decorated view, as the URLconf knows it
 
-    def key(self, kwargs: dict) -> str:
+    def key(self, kwargs: Mapping[str, object]) -> str:
         return self.template.text.format(**kwargs) if self.template.paths else self.template.text
 
     def variant(self, request: HttpRequest, route: str, *, anonymous: bool = False) -> str | None:
@@ -66,13 +76,39 @@ class CachedPage:
         """A request for this page as an anonymous visitor (at "/" if its URL cannot be reversed)."""
         name = url_name_of(self.endpoint)
         try:
-            path = reverse(name or self.endpoint, kwargs=kwargs)
+            # reverse() takes an async view as well as a sync one; its stub names only sync ones.
+            path = reverse(name or self.endpoint, kwargs=kwargs)  # type: ignore[arg-type]
         except NoReverseMatch:
             path = "/"
         return anonymous_request(path)
 
 
-def url_name_of(view, patterns=None, namespace: str = "") -> str | None:
+class SyncCachedView(Protocol):
+    """A sync view under `@cached_page`: it carries its page."""
+
+    cached_page: CachedPage
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse: ...
+
+
+class AsyncCachedView(Protocol):
+    """An async view under `@cached_page`: it carries its page."""
+
+    cached_page: CachedPage
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Coroutine[Any, Any, HttpResponse]: ...
+
+
+class CachedPageDecorator(Protocol):
+    @overload
+    def __call__(self, view: SyncView) -> SyncCachedView: ...
+    @overload
+    def __call__(self, view: AsyncView) -> AsyncCachedView: ...
+
+
+def url_name_of(
+    view: object, patterns: Sequence[URLPattern | URLResolver] | None = None, namespace: str = ""
+) -> str | None:
     """The full name ("accounts:public-profile") of the URL pattern that serves `view`: a view inside
     a namespaced include cannot be reversed by the function itself."""
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
@@ -85,9 +121,10 @@ def url_name_of(view, patterns=None, namespace: str = "") -> str | None:
     return None
 
 
-def user_fingerprint(user) -> str:
+def user_fingerprint(user: AbstractBaseUser) -> str:
     """Part of a signed-in visitor's variant: renaming them starts new variants, which show the new name."""
-    names = get_config().user_fields or (user.USERNAME_FIELD,)
+    # Every user model names its USERNAME_FIELD; django-stubs declares it on AbstractUser only.
+    names = get_config().user_fields or (user.USERNAME_FIELD,)  # type: ignore[attr-defined]
     values = "\x1f".join(str(getattr(user, name, "")) for name in names)
     return hashlib.blake2b(values.encode(), digest_size=6).hexdigest()
 
@@ -97,7 +134,7 @@ _pages: list[CachedPage] = []
 
 def cached_page(
     key: str, *, query_params: tuple[str, ...] = (), vary_on_user: bool = True, vary_on_headers: tuple[str, ...] = ()
-):
+) -> CachedPageDecorator:
     """Cache a view's GET responses under `key`, rendered from the URL's keyword arguments.
 
     Only `query_params` and `vary_on_headers` enter the variant (other query
@@ -107,19 +144,27 @@ def cached_page(
     """
     template = KeyTemplate.parse(key)
 
-    def decorator(view):
+    @overload
+    def decorator(view: SyncView) -> SyncCachedView: ...
+    @overload
+    def decorator(view: AsyncView) -> AsyncCachedView: ...
+    def decorator(view: View) -> SyncCachedView | AsyncCachedView:
+        # The wrapper, a function, is given its page as an attribute below: the casts say it will have it.
+        wrapper: SyncCachedView | AsyncCachedView
         if iscoroutinefunction(view):
+            # iscoroutinefunction narrows `view` to a coroutine function of Any: it is one of a response.
+            async_view = cast(AsyncView, view)
 
             @wraps(view)
-            async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
                 if request.method not in ("GET", "HEAD"):
-                    return await view(request, *args, **kwargs)
+                    return await async_view(request, *args, **kwargs)
                 read = await sync_to_async(read_for_view)(page, request, kwargs)
                 if read.status == "hit":
                     return read.hit(request)
                 try:
                     with noting_session_reads(request) as shows_session:
-                        response = await view(request, *args, **kwargs)
+                        response = await async_view(request, *args, **kwargs)
                         if hasattr(response, "render") and callable(response.render):
                             response = await sync_to_async(response.render)()
                 except BaseException:
@@ -127,23 +172,26 @@ def cached_page(
                     raise
                 return await sync_to_async(finish_view)(read, request, response, shows_session())
 
-            markcoroutinefunction(wrapper)
+            wrapper = cast(AsyncCachedView, markcoroutinefunction(async_wrapper))
         else:
+            sync_view = cast(SyncView, view)  # iscoroutinefunction narrows its True branch only
 
             @wraps(view)
-            def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            def sync_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
                 if request.method not in ("GET", "HEAD"):
-                    return view(request, *args, **kwargs)
+                    return sync_view(request, *args, **kwargs)
                 read = read_for_view(page, request, kwargs)
                 if read.status == "hit":
                     return read.hit(request)
                 try:
                     with noting_session_reads(request) as shows_session:
-                        response = _render(view(request, *args, **kwargs))
+                        response = _render(sync_view(request, *args, **kwargs))
                 except BaseException:
                     read.release()
                     raise
                 return finish_view(read, request, response, shows_session())
+
+            wrapper = cast(SyncCachedView, sync_wrapper)
 
         page = CachedPage(template, view, tuple(query_params), vary_on_user, tuple(vary_on_headers), wrapper)
         _pages.append(page)
@@ -153,7 +201,13 @@ def cached_page(
     return decorator
 
 
-def read_for_view(page: CachedPage, request: HttpRequest, kwargs: dict) -> PageRead:
+def cached_page_of(view: object) -> CachedPage | None:
+    """The page a `@cached_page` view serves, None for any other view."""
+    page: CachedPage | None = getattr(view, "cached_page", None)
+    return page
+
+
+def read_for_view(page: CachedPage, request: HttpRequest, kwargs: Mapping[str, object]) -> PageRead:
     """The request's read of the page: the front door's if it made one, else one made now (and held)."""
     read = read_of(request)
     user = getattr(request, "user", None)

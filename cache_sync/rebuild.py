@@ -6,6 +6,8 @@ address (built_requests.py), through the same guarded read path as any reader.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse, QueryDict
@@ -15,8 +17,11 @@ from . import stats
 from .built_requests import through_site
 from .front_door import cached_view_at
 from .page_read import PageRead, read_of
-from .pages import CachedPage, _pages, _render, route_of, user_fingerprint
+from .pages import CachedPage, SyncView, _pages, _render, route_of, user_fingerprint
 from .signals import key_rebuilt
+
+if TYPE_CHECKING:  # django-stubs' name for the site's user model (AUTH_USER_MODEL), a stub's only
+    from django.contrib.auth.models import _User
 
 
 class UnbuildableVariant(Exception):
@@ -46,7 +51,7 @@ def render_fresh(key: str) -> HttpResponse | None:
         return None
     page, kwargs = found
     try:
-        return _render(page.view(page.anonymous_request(kwargs), **kwargs))
+        return _render(_called(page)(page.anonymous_request(kwargs), **kwargs))
     except Http404:
         return None
 
@@ -73,12 +78,18 @@ def render_variant(key: str, variant: str) -> HttpResponse | None:
     try:
         if iscoroutinefunction(page.view):
             return _render(async_to_sync(page.view)(request, **kwargs))
-        return _render(page.view(request, **kwargs))
+        return _render(_called(page)(request, **kwargs))
     except Http404:
         return None
 
 
-def _visitor(visitor: str):
+def _called(page: CachedPage) -> SyncView:
+    # The page's view, called as a sync one, as these callers always have (an async view would give
+    # them its coroutine); render_variant converts an async view first.
+    return cast(SyncView, page.view)
+
+
+def _visitor(visitor: str) -> _User:
     """The user of a signed-in variant `u<pk>.<fingerprint>`, if that is still who they are."""
     pk, _, fingerprint = visitor[1:].partition(".")
     user = get_user_model()._default_manager.filter(pk=pk).first()
@@ -87,7 +98,7 @@ def _visitor(visitor: str):
     return user
 
 
-def rebuild_pages(sender, rebuild: tuple[str, ...] = (), **kwargs) -> None:
+def rebuild_pages(sender: object, rebuild: tuple[str, ...] = (), **kwargs: object) -> None:
     """keys_invalidated receiver: refill the pages whose rule says "rebuild", so the next reader hits."""
     for key in rebuild:
         rebuild_page(key)
@@ -110,7 +121,7 @@ def rebuild_page(key: str) -> None:
         read = PageRead.begin(page, key, page.variant(request, route_of(request.path), anonymous=True))
         if read.status != "hit":  # a hit: another reader refilled it first
             try:
-                response = _render(page.view(request, **kwargs))
+                response = _render(_called(page)(request, **kwargs))
             except Http404:
                 read.release()
                 return

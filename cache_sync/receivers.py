@@ -22,6 +22,7 @@ import contextlib
 import functools
 import logging
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.signals import request_finished
@@ -34,6 +35,11 @@ from .triggers import watched_table_names
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
+
+    _CursorBase = CursorWrapper  # what the mixin is added to
+else:
+    _CursorBase = object
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +56,11 @@ class WatchedWriteHook:
 
     tables: frozenset[str] = frozenset()  # set from the rules by connect_receivers()
 
-    def __call__(self, execute, sql, params, many, context):
+    def __call__(
+        self, execute: Callable[..., object], sql: object, params: object, many: bool, context: Mapping[str, Any]
+    ) -> object:
         result = execute(sql, params, many, context)
-        if self.tables and not (sql.__class__ is str and sql.startswith(PLAIN_READS)):
+        if self.tables and not (type(sql) is str and sql.startswith(PLAIN_READS)):
             self.after_statement(sql, context["connection"], context["cursor"])
         return result
 
@@ -96,30 +104,30 @@ def rows_pending(connection: BaseDatabaseWrapper, cursor: Any) -> bool:
     return connection.vendor == "sqlite" and not connection.in_atomic_block and cursor.description is not None
 
 
-class WatchedCursorMixin:
+class WatchedCursorMixin(_CursorBase):
     """Added to the class of every cursor Django makes: the statements its execute wrappers do not see."""
 
-    def executescript(self, script):
+    def executescript(self, script: str) -> object:
         result = self.cursor.executescript(script)
         if _hook.tables:
             _hook.after_statement(script, self.db, self, script=True)
         return result
 
     @contextlib.contextmanager
-    def copy(self, statement, *args, **kwargs):
+    def copy(self, statement: object, *args: Any, **kwargs: Any) -> Iterator[object]:
         base = None if args or kwargs else getattr(super(), "copy", None)  # Django's debug cursor logs it
         with (base or self.cursor.copy)(statement, *args, **kwargs) as copy:
             yield copy
         if _hook.tables:  # the COPY ends (and in autocommit commits) when its block does
             _hook.after_statement(statement, self.db, self)
 
-    def callproc(self, procname, *args, **kwargs):
+    def callproc(self, procname: str, *args: Any, **kwargs: Any) -> object:
         result = super().callproc(procname, *args, **kwargs)
         if _hook.tables:  # a procedure may write anything
             _hook.schedule(Kind.WRITE, self.db, self)
         return result
 
-    def close(self):
+    def close(self) -> object:
         result = self.cursor.close()
         if vars(self).pop(_ROWS_PENDING, False):
             setattr(_deferred, self.db.alias, False)
@@ -131,11 +139,11 @@ class WatchedCursorMixin:
 
 
 @functools.cache
-def watched_cursor_class(base: type) -> type:
+def watched_cursor_class(base: type[CursorWrapper]) -> type[CursorWrapper]:
     return type(f"Watched{base.__name__}", (WatchedCursorMixin, base), {})
 
 
-def deliver_deferred_at_request_end(sender, **kwargs) -> None:
+def deliver_deferred_at_request_end(sender: object, **kwargs: object) -> None:
     """The last safe point for a statement whose cursor was never closed."""
     for alias, deferred in list(vars(_deferred).items()):
         if deferred:
@@ -146,14 +154,14 @@ def deliver_deferred_at_request_end(sender, **kwargs) -> None:
                 logger.exception("cache_sync could not deliver: the change is left to the relay")
 
 
-def install_hook(sender=None, connection=None, **kwargs) -> None:
+def install_hook(sender: object = None, *, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
     """connection_created receiver; first in the list, so `execute_wrapper()` blocks never pop it."""
     wrappers = connection.execute_wrappers
     for wrapper in [w for w in wrappers if isinstance(w, WatchedWriteHook)]:
         wrappers.remove(wrapper)
     wrappers.insert(0, _hook)
     if not vars(connection).get("_cache_sync_installed"):
-        connection._cache_sync_installed = True
+        vars(connection)["_cache_sync_installed"] = True
         watch_cursors(connection)
         watch_commits(connection)
 
@@ -163,9 +171,10 @@ def watch_cursors(connection: BaseDatabaseWrapper) -> None:
     for name in ("make_cursor", "make_debug_cursor"):
         make = getattr(connection, name)
 
-        def make_watched(cursor, make=make):
+        def make_watched(cursor: object, make: Callable[[object], CursorWrapper] = make) -> CursorWrapper:
             wrapped = make(cursor)
-            wrapped.__class__ = watched_cursor_class(type(wrapped))
+            # A class is hashable: mypy checks type[X] against the instances' __hash__.
+            wrapped.__class__ = watched_cursor_class(type(wrapped))  # type: ignore[arg-type]
             return wrapped
 
         setattr(connection, name, make_watched)
@@ -179,17 +188,18 @@ def watch_commits(connection: BaseDatabaseWrapper) -> None:
     """
     commit, set_autocommit = connection.commit, connection.set_autocommit
 
-    def commit_then_deliver():
+    def commit_then_deliver() -> None:
         commit()
         _deliver_owed(connection.alias)
 
-    def set_autocommit_then_deliver(autocommit, *args, **kwargs):
+    def set_autocommit_then_deliver(autocommit: bool, *args: Any, **kwargs: Any) -> None:
         set_autocommit(autocommit, *args, **kwargs)
         if autocommit:
             _deliver_owed(connection.alias)
 
-    connection.commit = commit_then_deliver
-    connection.set_autocommit = set_autocommit_then_deliver
+    # This connection's own methods, wrapped (mypy refuses any assignment to a method).
+    connection.commit = commit_then_deliver  # type: ignore[method-assign]
+    connection.set_autocommit = set_autocommit_then_deliver  # type: ignore[method-assign]
 
 
 def _deliver_owed(alias: str) -> None:

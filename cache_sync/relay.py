@@ -22,13 +22,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.utils import timezone
 
 from . import heartbeat, outbox, stats, waiters
 from .breaker import StoreUnavailable
-from .conf import get_config
+from .conf import Config, get_config
 from .delivery import deliver_pending, renderable_models
 
 logger = logging.getLogger(__name__)
@@ -110,9 +111,9 @@ class _Relay:
         self.lost_at: float | None = None  # when the database was lost (monotonic), until a round succeeds
         self.redis_away_at: float | None = None  # likewise Redis
         self.next_housekeeping = 0.0
-        self.caught_up_at = None
+        self.caught_up_at: datetime | None = None
         self.error = ""
-        self.config = None
+        self.config: Config | None = None
         self.set_aside: set[str] = set()  # models whose rule failed to render their entries, this config
         self.set_aside_until = 0.0
 

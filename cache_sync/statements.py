@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 
 class Kind(enum.Enum):
@@ -88,7 +88,11 @@ def _plain_gap(sql: str, start: int, end: int) -> bool:
 
 
 def _table_name(qualified: str) -> str:
-    last = _LAST_PART.search(qualified).group() if "." in qualified else qualified
+    last = qualified
+    if "." in qualified:
+        found = _LAST_PART.search(qualified)
+        assert found is not None  # `qualified` is a match of _NAME, which ends with a _NAME_PART
+        last = found.group()
     if last[0] in '"`[':
         last = last[1:-1].replace('""', '"')
     return last.lower()
@@ -110,7 +114,8 @@ def statement_text(sql: object, raw_connection: object) -> str | None:
         return sql
     if isinstance(sql, (bytes, bytearray, memoryview)):
         return bytes(sql).decode("utf-8", "replace")
-    as_string = getattr(sql, "as_string", None)  # psycopg.sql.Composable, without importing psycopg
+    # psycopg.sql.Composable, without importing psycopg: its as_string(context) gives the query's text.
+    as_string: Callable[[object], str] | None = getattr(sql, "as_string", None)
     if as_string is not None:
         return as_string(raw_connection)
     return None

@@ -11,6 +11,7 @@ key on.
 from __future__ import annotations
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import cc_delim_re
 
@@ -60,7 +61,7 @@ def snapshot_taken() -> bool:
     return any(_holds_snapshot(connection) for connection in connections.all(initialized_only=True))
 
 
-def _holds_snapshot(connection) -> bool:
+def _holds_snapshot(connection: BaseDatabaseWrapper) -> bool:
     if not connection.in_atomic_block or connection.connection is None:
         return False
     if connection.vendor == "postgresql":
@@ -68,12 +69,16 @@ def _holds_snapshot(connection) -> bool:
         return not _snapshot_per_statement(connection) and int(connection.connection.info.transaction_status) != 0
     if connection.vendor == "sqlite":
         # A deferred BEGIN reads at its first SELECT, an IMMEDIATE one at once; which one ran is not known.
-        return connection.connection.in_transaction
+        # sqlite3.Connection.in_transaction, a bool: Django types the driver's connection Any.
+        return connection.connection.in_transaction  # type: ignore[no-any-return]
     return True
 
 
-def _snapshot_per_statement(connection) -> bool:
-    from django.db.backends.postgresql.psycopg_any import IsolationLevel
+def _snapshot_per_statement(connection: BaseDatabaseWrapper) -> bool:
+    # django-stubs has no stub for this module (psycopg's or psycopg2's IsolationLevel, whichever is installed).
+    from django.db.backends.postgresql.psycopg_any import IsolationLevel  # type: ignore[import-untyped]
 
+    # PostgreSQL's DatabaseWrapper sets isolation_level when it connects; django-stubs does not declare it.
+    level = connection.isolation_level  # type: ignore[attr-defined]
     # READ UNCOMMITTED behaves as READ COMMITTED in PostgreSQL.
-    return connection.isolation_level in (None, IsolationLevel.READ_COMMITTED, IsolationLevel.READ_UNCOMMITTED)
+    return level in (None, IsolationLevel.READ_COMMITTED, IsolationLevel.READ_UNCOMMITTED)

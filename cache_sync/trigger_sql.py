@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 
 from .affected import TRUNCATED
 from .models import OUTBOX_TABLE
@@ -49,7 +50,7 @@ def _sqlite_json(table: WatchedTable, row: str) -> str:
     return f"json_object({pairs})"
 
 
-def _sqlite_changed(columns, old="OLD", new="NEW") -> str:
+def _sqlite_changed(columns: Iterable[str], old: str = "OLD", new: str = "NEW") -> str:
     return "(" + " OR ".join(f"{old}.{_q(c)} IS NOT {new}.{_q(c)}" for c in columns) + ")"
 
 

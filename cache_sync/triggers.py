@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.db import connections, router, transaction
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 from .conf import Config
 from .models import OUTBOX_TABLE
@@ -154,7 +155,7 @@ def install_triggers(using: str, config: Config | None = None) -> TriggerDiff:
     return diff
 
 
-def drop_table_triggers(schema_editor, table: str) -> None:
+def drop_table_triggers(schema_editor: BaseDatabaseSchemaEditor, table: str) -> None:
     """Drop the cache_sync triggers of `table` (before a schema operation on it)."""
     connection = schema_editor.connection
     if connection.vendor not in SUPPORTED_VENDORS:
@@ -165,7 +166,7 @@ def drop_table_triggers(schema_editor, table: str) -> None:
                 schema_editor.execute(statement, params=None)
 
 
-def create_table_triggers(schema_editor, table: str) -> None:
+def create_table_triggers(schema_editor: BaseDatabaseSchemaEditor, table: str) -> None:
     """Install the triggers the rules need on `table` as it is now (after a schema operation on it)."""
     drop_table_triggers(schema_editor, table)
     for trigger in triggers_for(schema_editor.connection.alias):
@@ -174,6 +175,6 @@ def create_table_triggers(schema_editor, table: str) -> None:
                 schema_editor.execute(statement, params=None)
 
 
-def install_after_migrate(sender, using: str, **kwargs) -> None:
+def install_after_migrate(sender: object, using: str, **kwargs: object) -> None:
     """post_migrate receiver: keep the triggers in step with the rules and the tables."""
     install_triggers(using)

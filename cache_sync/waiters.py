@@ -51,7 +51,8 @@ class _SqliteDataVersion:
     def _read(self) -> int:
         with connections[self.using].cursor() as cursor:
             cursor.execute("PRAGMA data_version")
-            return cursor.fetchone()[0]
+            version: int = cursor.fetchone()[0]
+            return version
 
     def __call__(self) -> None:
         deadline = time.monotonic() + IDLE_POLL

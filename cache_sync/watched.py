@@ -9,12 +9,18 @@ that links a configured model, its configured sides.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, cast
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models.fields.reverse_related import ForeignObjectRel
+from django.db.models.options import Options
 
 from .conf import Config, Rule, get_config
+
+if TYPE_CHECKING:  # importing it needs django.contrib.contenttypes installed
+    from django.contrib.contenttypes.fields import GenericForeignKey
 
 
 @dataclass(frozen=True)
@@ -82,25 +88,36 @@ def _model(label: str) -> type[models.Model] | None:
 
 def _watched_table(rule: Rule, model: type[models.Model]) -> WatchedTable:
     opts = model._meta
-    key_fields = {opts.get_field(path[0]) for template in rule.keys for path in template.paths}
+    key_fields = {_column_field(opts, path[0]) for template in rule.keys for path in template.paths}
     key_columns = [("pk", opts.pk.column)]
     key_columns += sorted((f.attname, f.column) for f in key_fields if not f.primary_key)
+    changing: list[models.Field[Any, Any] | ForeignObjectRel | GenericForeignKey]
     if rule.fields is None:
         changing = [f for f in opts.concrete_fields]
     else:
         changing = [opts.get_field(name) for name in rule.fields] + list(key_fields)
-    change_columns = sorted({f.column for f in changing if f.concrete and not f.many_to_many} | {opts.pk.column})
+    # Only a Field is concrete (a reverse relation or a generic foreign key has no column).
+    change_columns = sorted(
+        {f.column for f in changing if isinstance(f, models.Field) and f.concrete and not f.many_to_many}
+        | {opts.pk.column}
+    )
     return WatchedTable(opts.db_table, rule.model, tuple(key_columns), tuple(change_columns), _unique_columns(opts))
 
 
-def _unique_columns(opts) -> tuple[tuple[str, ...], ...]:
+def _column_field(opts: Options[Any], name: str) -> models.Field[Any, Any]:
+    # A name a key template starts from, or a unique constraint lists, is a field of the model: a name
+    # that is not (a reverse relation) fails at its .column, as it always has, not here.
+    return cast("models.Field[Any, Any]", opts.get_field(name))
+
+
+def _unique_columns(opts: Options[Any]) -> tuple[tuple[str, ...], ...]:
     """The column sets of the table's unique constraints on plain fields (not conditions or expressions)."""
-    sets = [(opts.pk.column,)]
+    sets: list[tuple[str, ...]] = [(opts.pk.column,)]
     sets += [(f.column,) for f in opts.concrete_fields if f.unique and not f.primary_key]
     for names in opts.unique_together:
-        sets.append(tuple(opts.get_field(name).column for name in names))
+        sets.append(tuple(_column_field(opts, name).column for name in names))
     for constraint in opts.total_unique_constraints:
-        sets.append(tuple(opts.get_field(name).column for name in constraint.fields))
+        sets.append(tuple(_column_field(opts, name).column for name in constraint.fields))
     return tuple(dict.fromkeys(sets))
 
 

@@ -15,6 +15,8 @@ made here (a miss's lease) and stores the page after every middleware has run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -25,7 +27,7 @@ logger = logging.getLogger(__name__)
 MIDDLEWARE = "cache_sync.front_door.FrontDoorMiddleware"
 
 
-def front_door(application):
+def front_door(application: WSGIApplication) -> WSGIApplication:
     """Wrap Django's WSGI application (after `django.setup()`) so that anonymous hits never reach it."""
     # Imported here: a project's wsgi.py imports this module before Django is set up.
     from . import stats
@@ -35,7 +37,7 @@ def front_door(application):
     if not settings.MIDDLEWARE or settings.MIDDLEWARE[0] != MIDDLEWARE:
         raise ImproperlyConfigured(f"cache_sync.wsgi.front_door needs MIDDLEWARE[0] = {MIDDLEWARE!r}")
 
-    def serve(environ, start_response):
+    def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = WSGIRequest(dict(environ))  # it rewrites its environ's PATH_INFO: Django's own must stay as sent
         try:
             read = anonymous_read(request)
