@@ -782,10 +782,10 @@ MUTANTS = [
     Mutant(
         "delivery: the writer deletes its outbox entries before Redis has their invalidation",
         "delivery.py",
-        "            affected = deliver(changes, using)\n"
+        "            affected = deliver(changes, using, followed)\n"
         "            outbox.remove_of_this_writer(using, changes, labels)",
         "            outbox.remove_of_this_writer(using, changes, labels)\n"
-        "            affected = deliver(changes, using)",
+        "            affected = deliver(changes, using, followed)",
     ),
     Mutant(
         "delivery: a transaction's writes queue one delivery per statement",
@@ -906,6 +906,16 @@ MUTANTS = [
 KILLERS = ROOT / "tools" / "mutant_killers.json"  # per database: the test that last killed each mutant
 
 
+def stale_mutants(mutants: list[Mutant]) -> str:
+    """Every mutant whose original text its file does not hold exactly once, one per line (before any run)."""
+    lines = []
+    for mutant in mutants:
+        found = (ROOT / "cache_sync" / mutant.path).read_text().count(mutant.original) if mutant.original else 1
+        if found != 1:
+            lines.append(f"  {mutant.name} ({mutant.path}: found {found} times)")
+    return "\n".join(lines)
+
+
 def prepare_copy(mutant: Mutant, workdir: Path) -> Path:
     copy = workdir / "cache_sync"
     shutil.rmtree(copy, ignore_errors=True)
@@ -986,6 +996,8 @@ def main(words: list[str]) -> int:
     killers = all_killers.get(database, {})
     survivors = 0
     mutants = [mutant for mutant in MUTANTS if mutant.database in ("", database)]
+    if stale := stale_mutants(MUTANTS):
+        raise SystemExit("Mutants whose text is not found once in their file (update tools/mutants.py):\n" + stale)
     if words:
         mutants = [mutant for mutant in mutants if any(word in f"{mutant.path} {mutant.name}" for word in words)]
     with tempfile.TemporaryDirectory(prefix="cache-sync-mutants-") as tmp:
