@@ -862,8 +862,9 @@ MUTANTS = [
     Mutant(
         "outbox: a writer reads (and delivers) other writers' entries",
         "outbox.py",
-        'f"SELECT id, model, data FROM {OUTBOX_TABLE} WHERE {mine} {of_models} ORDER BY id LIMIT %s",',
-        'f"SELECT id, model, data FROM {OUTBOX_TABLE} WHERE {of_models} ORDER BY id LIMIT %s",',
+        # The statement PostgreSQL's writer reads its entries with (their relations in the same one).
+        'f"WHERE writer = pg_backend_pid() AND model = ANY(%s) ORDER BY id LIMIT %s) "',
+        'f"WHERE model = ANY(%s) ORDER BY id LIMIT %s) "',
         database="postgresql",
     ),
     Mutant(
