@@ -1,7 +1,6 @@
 """Stored pages carry an ETag of what they show; the front door answers If-None-Match with 304."""
 
 import pytest
-from django.core.signals import request_started
 from django.core.wsgi import get_wsgi_application
 from django.test import Client
 
@@ -19,18 +18,6 @@ URL = "/books/odes/"
 @pytest.fixture
 def odes():
     return factories.book(factories.shelf("poetry"), "odes", "Odes")
-
-
-@pytest.fixture
-def requests_django_handled():
-    handled = []
-
-    def count(**kwargs):
-        handled.append(1)
-
-    request_started.connect(count)
-    yield handled
-    request_started.disconnect(count)
 
 
 def test_a_stored_page_and_its_hits_carry_one_etag(odes):

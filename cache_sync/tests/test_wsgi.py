@@ -4,7 +4,6 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import request_started
 from django.core.wsgi import get_wsgi_application
 from django.test import RequestFactory, override_settings
 
@@ -23,18 +22,6 @@ def odes():
 @pytest.fixture
 def app():
     return front_door(get_wsgi_application())
-
-
-@pytest.fixture
-def requests_django_handled():
-    handled = []
-
-    def count(**kwargs):
-        handled.append(1)
-
-    request_started.connect(count)
-    yield handled
-    request_started.disconnect(count)
 
 
 def call(app, method: str = "GET", path: str = "/books/odes/", **headers) -> tuple[str, dict, bytes]:
