@@ -10,18 +10,24 @@ import importlib
 from typing import TYPE_CHECKING
 
 __all__ = [
+    "Visitor",
     "cached_page",
     "invalidate_keys",
     "invalidate_objects",
     "key_rebuilt",
     "keys_for",
     "keys_invalidated",
+    "register_fragment",
+    "register_hole",
     "register_table_triggers",
     "suspended",
 ]
 
 _HOMES = {
     "cached_page": "cache_sync.pages",
+    "Visitor": "cache_sync.holes",
+    "register_fragment": "cache_sync.holes",
+    "register_hole": "cache_sync.holes",
     "invalidate_keys": "cache_sync.api",
     "invalidate_objects": "cache_sync.api",
     "keys_for": "cache_sync.api",
@@ -33,6 +39,7 @@ _HOMES = {
 
 if TYPE_CHECKING:
     from .api import invalidate_keys, invalidate_objects, keys_for, suspended
+    from .holes import Visitor, register_fragment, register_hole
     from .pages import cached_page
     from .schema_hooks import register_table_triggers
     from .signals import key_rebuilt, keys_invalidated

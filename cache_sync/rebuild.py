@@ -16,8 +16,9 @@ from django.urls import get_resolver
 from . import stats
 from .built_requests import through_site
 from .front_door import cached_view_at
+from .holes import MARKING
 from .page_read import PageRead, read_of
-from .pages import CachedPage, SyncView, _pages, _render, route_of, user_fingerprint
+from .pages import SHARED_VISITOR, CachedPage, SyncView, _pages, _render, route_of, user_fingerprint
 from .signals import key_rebuilt
 
 if TYPE_CHECKING:  # django-stubs' name for the site's user model (AUTH_USER_MODEL), a stub's only
@@ -73,7 +74,9 @@ def render_variant(key: str, variant: str) -> HttpResponse | None:
     for name, value in zip(page.vary_on_headers, rest.split("|", count - 1) if count else [], strict=False):
         if value:
             request.META[f"HTTP_{name.upper().replace('-', '_')}"] = value
-    if visitor != "anon":
+    if visitor == SHARED_VISITOR:
+        setattr(request, MARKING, True)  # the copy signed-in visitors share: its holes as markers
+    elif visitor != "anon":
         request.user = _visitor(visitor)
     try:
         if iscoroutinefunction(page.view):

@@ -117,6 +117,11 @@ class PageStore:
             return ReadResult("hit", page=payload)
         return ReadResult(status, token=payload.decode(), position=position[0].decode() if position else "")
 
+    def peek(self, key: str, variant: str) -> bytes | None:
+        """The variant's page if one HMGET shows it fresh, else None: no lease is taken."""
+        with unavailable_on_error():
+            return self._fresh_page(self.family(key), variant)
+
     def _fresh_page(self, family: str, variant: str) -> bytes | None:
         """The variant's page if one HMGET shows it fresh and of the server's current run, else None."""
         client = self.client

@@ -19,6 +19,7 @@ urlpatterns = [
     path("greetings/<slug:name>/", views.greeting),
     path("rename/<slug:slug>/", views.rename_book),
     path("uncached-books/<slug:slug>/", views.book_uncached),
+    path("holed/<slug:slug>/", views.holed_book),
     path("baskets/<slug:name>/", views.basket),
     path("baskets/<slug:name>/add/", views.add_to_basket),
 ]
