@@ -46,8 +46,8 @@ def _check_visitor_rule(config: Config) -> list[Error]:
         get_resolver().url_patterns  # imports the views, whose decorators register the pages  # noqa: B018
     except Exception:  # a broken URLconf is Django's own check to report
         return []
-    if not any(page.holes for page in registered_pages()):
-        return []
+    if config.problems or not any(page.holes for page in registered_pages()):
+        return []  # (the settings' own problems first: a rule that did not parse is not there)
     rule = config.rules_by_model.get(settings.AUTH_USER_MODEL)
     if rule is not None and config.visitor_key in {template.text for template in rule.keys}:
         return []

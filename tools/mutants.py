@@ -174,8 +174,8 @@ MUTANTS = [
     Mutant(
         "front door: If-None-Match is ignored on a hit (200 with the whole page)",
         "page_read.py",
-        'return not_modified(request, self._keep_private(mark(decode_page(self.result.page), "hit")))',
-        'return self._keep_private(mark(decode_page(self.result.page), "hit"))',
+        "        return not_modified(request, response)",
+        "        return response",
     ),
     Mutant(
         "wsgi: the layer ignores If-None-Match on a hit",
@@ -551,7 +551,7 @@ MUTANTS = [
     Mutant(
         "pages: the decorator drops the signed-in lease the front door took",
         "pages.py",
-        "        if signed_in and not read.signed_in:",
+        "        if signed_in != read.signed_in:",
         "        if signed_in:",
     ),
     Mutant(
@@ -900,6 +900,96 @@ MUTANTS = [
         "conf.py",
         "isinstance(networks, list | tuple) and all(_is_network(network) for network in networks)",
         "isinstance(networks, list | tuple)",
+    ),
+    Mutant(
+        "holes: a marker needs no secret (a visitor's text could be filled as a hole)",
+        "holes.py",
+        'nonce = salted_hmac("cache_sync.holes", "marker").hexdigest()[:16]',
+        'nonce = "0" * 16',
+    ),
+    Mutant(
+        "holes: every visitor's record is under one key (another's nav is served)",
+        "holes.py",
+        'return f"{text[:start]}{pk}{text[end + 1 :]}"',
+        'return f"{text[:start]}{text[end + 1 :]}"',
+    ),
+    Mutant(
+        "holes: a record built before a write is stored after it (no lease)",
+        "holes.py",
+        "key, RECORD_VARIANT, json.dumps(record).encode(), token=token, ttl_ms=int(config.timeout * 1000)",
+        "key, RECORD_VARIANT, json.dumps(record).encode(), token=\"\", ttl_ms=int(config.timeout * 1000)",
+    ),
+    Mutant(
+        "holes: a filled page keeps the shared copy's ETag",
+        "holes.py",
+        'if response.has_header("ETag"):\n        del response["ETag"]',
+        "",
+    ),
+    Mutant(
+        "holes: a page that used a token does not set the CSRF cookie",
+        "holes.py",
+        "    if visitor.csrf.used:\n",
+        "    if False:\n",
+    ),
+    Mutant(
+        "csrf_holes: a token is masked from a new secret, not the visitor's own",
+        "csrf_holes.py",
+        "self._secret = self._known or _secret_of_cookie(self._cookie) or _get_new_csrf_string()",
+        "self._secret = _get_new_csrf_string()",
+    ),
+    Mutant(
+        "templatetags: the shared copy is built with the first visitor's parts in place",
+        "templatetags/cache_sync_holes.py",
+        "if request is not None and getattr(request, MARKING, False):",
+        "if False:",
+    ),
+    Mutant(
+        "pages: signed-in visitors of a page with holes get copies of their own",
+        "pages.py",
+        "            if self.holes:\n                visitor = SHARED_VISITOR\n            elif self.vary_on_user:",
+        "            if self.vary_on_user:",
+    ),
+    Mutant(
+        "page_read: a shared copy's hit is served unfilled",
+        "page_read.py",
+        "        if self.shares_holes:\n            return self._fill(request, response)",
+        "        if False:\n            return self._fill(request, response)",
+    ),
+    Mutant(
+        "signed_in: a session from before a password change is served before Django",
+        "signed_in.py",
+        'if not constant_time_compare(str(data.get(HASH_SESSION_KEY) or ""), record["hash"]):',
+        "if False:",
+    ),
+    Mutant(
+        "signed_in: a deactivated visitor is served before Django",
+        "signed_in.py",
+        'if record is None or not record["active"]:',
+        "if record is None:",
+    ),
+    Mutant(
+        "signed_in: a session that holds data is served the shared copy",
+        "signed_in.py",
+        "if not UNSHOWN_KEYS.issuperset(data.keys()) or data.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:",
+        "if data.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:",
+    ),
+    Mutant(
+        "signed_in: a malformed CSRF cookie is kept before Django",
+        "csrf_holes.py",
+        "return cookie is None or _secret_of_cookie(cookie) is not None",
+        "return True",
+    ),
+    Mutant(
+        "checks: pages with holes pass without a rule for the visitors' records",
+        "checks.py",
+        "if rule is not None and config.visitor_key in {template.text for template in rule.keys}:",
+        "if True:",
+    ),
+    Mutant(
+        "affected: a key naming the pk by its field loads the renamed row's new values as its old ones",
+        "affected.py",
+        'needed = {_model_field(model, path[0]).attname for t in rule.keys for path in t.paths} - {"pk", pk_name}',
+        'needed = {_model_field(model, path[0]).attname for t in rule.keys for path in t.paths} - {"pk"}',
     ),
 ]  # fmt: skip
 

@@ -136,7 +136,9 @@ def test_a_signed_in_hit_is_answered_before_django_with_the_full_stacks_headers(
             cookies.load(value)
     assert set(cookies) == set(through_django.cookies) == {"csrftoken"}
     attributes = ("max-age", "path", "domain", "secure", "httponly", "samesite")
-    assert [cookies["csrftoken"][a] for a in attributes] == [through_django.cookies["csrftoken"][a] for a in attributes]
+    assert [str(cookies["csrftoken"][a]) for a in attributes] == [
+        str(through_django.cookies["csrftoken"][a]) for a in attributes
+    ]
     assert cookies["csrftoken"].value == through_django.cookies["csrftoken"].value
 
 
@@ -194,6 +196,32 @@ def test_a_malformed_csrf_cookie_is_left_to_django_which_replaces_it(signed_app,
         if name == "Set-Cookie":
             cookie.load(value)
     assert _unmask_cipher_token(token_in(content)) == cookie["csrftoken"].value != "not-a-token"
+
+
+def test_a_page_that_shows_the_session_is_built_for_a_visitor_whose_session_holds_data(signed_app, odes):
+    empty, _ = signed_in("bob")
+    assert b"empty" in wsgi_get(signed_app, "/holed-baskets/b/", cookies_of(empty))[2]
+    assert b"empty" in wsgi_get(signed_app, "/holed-baskets/b/", cookies_of(empty))[2]  # stored: the shared copy
+    alice, _ = signed_in("alice")
+    alice.post("/baskets/b/add/", {"item": "ink"})
+    for _ in range(2):
+        content = wsgi_get(signed_app, "/holed-baskets/b/", cookies_of(alice))[2]
+        assert b"b basket: ink" in content and b"Signed in as alice" in content
+
+
+def test_a_record_built_before_a_write_is_not_stored_after_it(odes, monkeypatch):
+    """The record's lease: a rename committed while the record was being built leaves nothing stale."""
+    user = User.objects.create_user("alice")
+    built = holes.record_of
+
+    def built_then_renamed(who):
+        record = built(who)
+        User.objects.filter(pk=who.pk).update(username="alicia")  # its rule invalidates the record's key
+        return record
+
+    monkeypatch.setattr(holes, "record_of", built_then_renamed)
+    assert "alice" in holes.read_record(str(user.pk))["fragments"]["nav"]
+    assert holes.peek_record(str(user.pk)) is None
 
 
 def test_a_marker_without_the_sites_secret_is_left_as_written():

@@ -109,3 +109,10 @@ def add_to_basket(request, name):
 def holed_book(request, slug):
     """One copy for every signed-in visitor: their nav, the owner's line and a CSRF token are holes."""
     return render(request, "testapp/holed_book.html", {"book": get_object_or_404(Book, slug=slug)})
+
+
+@cached_page("basket:{name}", holes=True)
+def holed_basket(request, name):
+    """A page with holes that shows the session's basket: built for an empty session, shared; else the visitor's."""
+    basket = ",".join(request.session.get("basket", [])) or "empty"
+    return render(request, "testapp/holed_book.html", {"book": {"title": f"{name} basket: {basket}", "pk": 0}})
