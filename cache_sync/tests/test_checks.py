@@ -12,18 +12,14 @@ from django.test import override_settings
 from cache_sync.checks import check_cache_sync
 from cache_sync.triggers import install_triggers, installed_triggers
 
-GOOD = {
-    "CACHE": "default",
-    "TIMEOUT": 60,
-    "BASE_URL": "https://shelves.example",
-    "RULES": {
-        "testapp.Book": {"action": "invalidate", "keys": ["book:{slug}", "shelf:{shelf.slug}"]},
-        "testapp.Shelf": {"keys": ["shelf:{slug}"], "related": {"books": ["book:{slug}"]}},
-        "testapp.Tag": {"action": "rebuild", "keys": ["tag:{code}"]},
-        "auth.User": {"keys": ["visitor:{id}"]},  # the test app has a page with holes
-    },
+VISITOR_RULE = {"auth.User": {"keys": ["visitor:{id}"]}}  # the test app has a page with holes
+GOOD_RULES = {
+    "testapp.Book": {"action": "invalidate", "keys": ["book:{slug}", "shelf:{shelf.slug}"]},
+    "testapp.Shelf": {"keys": ["shelf:{slug}"], "related": {"books": ["book:{slug}"]}},
+    "testapp.Tag": {"action": "rebuild", "keys": ["tag:{code}"]},
+    **VISITOR_RULE,
 }
-VISITOR_RULE = {"auth.User": GOOD["RULES"]["auth.User"]}
+GOOD = {"CACHE": "default", "TIMEOUT": 60, "BASE_URL": "https://shelves.example", "RULES": GOOD_RULES}
 
 
 def rules(**rule) -> dict:
@@ -80,7 +76,7 @@ def test_a_project_without_cache_sync_settings_passes():
         ({**GOOD, "FRESHNESS_WITHIN_MS": "1s"}, "cache_sync.E025", "milliseconds"),
         ({**GOOD, "VISITOR_KEY": "visitor"}, "cache_sync.E059", "one placeholder"),
         ({**GOOD, "VISITOR_KEY": "v:{id}:{username}"}, "cache_sync.E059", "one placeholder"),
-        ({**GOOD, "RULES": {**GOOD["RULES"], "auth.User": {"keys": ["u:{username}"]}}}, "cache_sync.E060",
+        ({**GOOD, "RULES": {**GOOD_RULES, "auth.User": {"keys": ["u:{username}"]}}}, "cache_sync.E060",
          "no rule of auth.User lists that key"),
         ({**GOOD, "VISITOR_KEY": "reader:{id}"}, "cache_sync.E060", "'reader:{id}'"),
     ],
