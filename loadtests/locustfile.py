@@ -24,8 +24,9 @@ import sys
 import threading
 import time
 from decimal import Decimal
+from http.cookiejar import Cookie
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from locust import FastHttpUser, between, events, task
 from locust.runners import MasterRunner, WorkerRunner
@@ -109,7 +110,6 @@ class ReaderUser(FastHttpUser):
     weight = max(1, round(100 * (1 - WRITER_SHARE) * (1 - SIGNED_IN_SHARE)))
     wait_time = between(*READER_WAIT)
     reader = "anonymous"
-    headers: dict[str, str] = {}
 
     def on_start(self) -> None:
         self.site = site_map(self.host)
@@ -137,7 +137,7 @@ class ReaderUser(FastHttpUser):
     def read(self, page: Page) -> None:
         expected = oracle().expected(page.key)  # before sending: only acknowledged writes count
         t_send = time.time()
-        with self.client.get(page.url, name=page.name, headers=self.headers, catch_response=True) as resp:
+        with self.client.get(page.url, name=page.name, catch_response=True) as resp:
             latency_ms = (time.time() - t_send) * 1000
             failure = judge_read(
                 oracle(),
@@ -156,6 +156,10 @@ class ReaderUser(FastHttpUser):
                 resp.success()  # a category page gone (404) included: see loadtests/reading.py
 
 
+def session_cookie(host: str, value: str) -> Cookie:
+    return Cookie(0, "sessionid", value, None, False, host, False, False, "/", True, False, None, True, None, None, {})
+
+
 class SignedInReaderUser(ReaderUser):
     """A reader signed in with a session of its own: the same pages, its nav checked to be its own."""
 
@@ -166,7 +170,8 @@ class SignedInReaderUser(ReaderUser):
         super().on_start()
         username, cookie = self.rng.choice(SESSIONS)
         self.reader = f"signed-in:{username}"
-        self.headers = {"Cookie": f"sessionid={cookie}"}
+        # In the client's jar, as a browser keeps it: sent on a redirect's request too (?page=1).
+        self.client.cookiejar.set_cookie(session_cookie(urlsplit(self.host).hostname or "", cookie))
 
 
 class WriterUser(FastHttpUser):
