@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.signed_cookies import SessionStore
+from django.core.signals import request_started
 from django.core.wsgi import get_wsgi_application
 from django.middleware.csrf import _unmask_cipher_token
 from django.test import Client, RequestFactory
@@ -93,7 +94,13 @@ def test_a_signed_in_hit_before_django_has_the_headers_and_page_of_the_full_stac
     alice = User.objects.create_user("alice", password="x-long-password-1")
     browser = Browser(app, session_of(alice))
     browser.get(path)  # the shared copy and alice's record are built
-    headers, content, cookies = browser.get(path)
+    handled = []
+    request_started.connect(lambda **kwargs: handled.append(1), weak=False, dispatch_uid="test-handled")
+    try:
+        headers, content, cookies = browser.get(path)
+    finally:
+        request_started.disconnect(dispatch_uid="test-handled")
+    assert handled == []  # answered before Django's handler
     client = Client()
     for name, value in browser.cookies.items():
         client.cookies[name] = value
