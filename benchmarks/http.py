@@ -130,7 +130,10 @@ class Site:
 
 
 def compare_pages(site: Site, rounds: int, seconds: float) -> list[dict]:
-    signed_in = {"Cookie": f"sessionid={site.session}"}
+    # As a browser sends it: the session and the CSRF cookie a first page set (else each page sets a new one).
+    first, _ = site.get(PAGES["home"], f"sessionid={site.session}")
+    csrf = re.search(r"csrftoken=(\w+)", first.get("Set-Cookie", ""))
+    signed_in = {"Cookie": f"sessionid={site.session}" + (f"; csrftoken={csrf.group(1)}" if csrf else "")}
     cases = {"bare view (full middleware)": (site.url("/bench/bare/"), {})}
     for name in PAGES:
         cases[f"{name}: anonymous hit"] = (site.url(PAGES[name]), {})

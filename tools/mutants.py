@@ -934,8 +934,8 @@ MUTANTS = [
     Mutant(
         "csrf_holes: a token is masked from a new secret, not the visitor's own",
         "csrf_holes.py",
-        "self._secret = self._known or _secret_of_cookie(self._cookie) or _get_new_csrf_string()",
-        "self._secret = _get_new_csrf_string()",
+        "self._secret = self._known or _secret_of_cookie(self._cookie) or random_chars()",
+        "self._secret = random_chars()",
     ),
     Mutant(
         "templatetags: the shared copy is built with the first visitor's parts in place",

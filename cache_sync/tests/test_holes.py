@@ -236,3 +236,14 @@ def test_a_holes_arguments_cannot_end_its_marker():
     holes.register_hole("echo", lambda visitor, *arguments: seen.extend(arguments) or "")
     fill(marker("echo", ("x-->y", "two words")).encode() + b"tail", Visitor(None, {}))
     assert seen == ["x-->y", "two words"]
+
+
+def test_a_mask_is_a_token_djangos_middleware_reads_back_and_every_character_is_drawn():
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS
+
+    from cache_sync.csrf_holes import mask, random_chars
+
+    secret = random_chars()
+    tokens = {mask(secret) for _ in range(200)}
+    assert len(tokens) == 200 and {_unmask_cipher_token(token) for token in tokens} == {secret}
+    assert set("".join(random_chars(64) for _ in range(200))) == set(CSRF_ALLOWED_CHARS)
