@@ -24,24 +24,24 @@ __all__ = [
 ]
 
 _HOMES = {
-    "cached_page": "cache_sync.pages",
-    "Visitor": "cache_sync.holes",
-    "register_fragment": "cache_sync.holes",
-    "register_hole": "cache_sync.holes",
+    "cached_page": "cache_sync.pages.decorator",
+    "Visitor": "cache_sync.holes.markers",
+    "register_fragment": "cache_sync.holes.markers",
+    "register_hole": "cache_sync.holes.markers",
     "invalidate_keys": "cache_sync.api",
     "invalidate_objects": "cache_sync.api",
     "keys_for": "cache_sync.api",
     "suspended": "cache_sync.api",
-    "register_table_triggers": "cache_sync.schema_hooks",
+    "register_table_triggers": "cache_sync.capture.schema_hooks",
     "keys_invalidated": "cache_sync.signals",
     "key_rebuilt": "cache_sync.signals",
 }
 
 if TYPE_CHECKING:
     from .api import invalidate_keys, invalidate_objects, keys_for, suspended
-    from .holes import Visitor, register_fragment, register_hole
-    from .pages import cached_page
-    from .schema_hooks import register_table_triggers
+    from .capture.schema_hooks import register_table_triggers
+    from .holes.markers import Visitor, register_fragment, register_hole
+    from .pages.decorator import cached_page
     from .signals import key_rebuilt, keys_invalidated
 
 

@@ -73,7 +73,7 @@ class Config:
     base_url: str = ""  # scheme and host of the requests cache_sync builds (rebuild, warm, verify)
     user_fields: tuple[str, ...] = ()  # user fields the pages show a signed-in visitor (default: the username)
     visitor_key: str = (
-        "visitor:{id}"  # the key of a signed-in visitor's record, its one placeholder their pk (holes.py)
+        "visitor:{id}"  # the key of a signed-in visitor's record, its one placeholder their pk (cache_sync/holes/)
     )
     max_variants: int = 256  # per family: more variants are served, not stored
     redis_backoff: float = 1.0  # after a Redis error, this process skips Redis for this long (seconds)

@@ -1,4 +1,4 @@
-"""`{% load cache_sync_holes %}{% cache_sync_hole "name" argument ... %}`: a per-visitor part of a page (holes.py)."""
+"""`{% load cache_sync_holes %}{% cache_sync_hole "name" argument ... %}`: a per-visitor part (cache_sync/holes/)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from ..holes import MARKING, marker, render_in_place
+from ..holes.markers import MARKING, marker, render_in_place
 
 register = template.Library()
 

@@ -1,4 +1,4 @@
-"""Pages with holes: one stored copy for every signed-in visitor, their parts filled per request (holes.py).
+"""Pages with holes: one stored copy for every signed-in visitor, their parts filled per request (cache_sync/holes/).
 
 The page under test, /holed/<slug>/, has three holes: a nav fragment with the visitor's name (cached
 in their record, kept true by the `auth.User` rule of the test settings), a line for the book's
@@ -15,9 +15,9 @@ from django.core.wsgi import get_wsgi_application
 from django.middleware.csrf import _unmask_cipher_token  # type: ignore[attr-defined]
 from django.test import Client, RequestFactory
 
-from cache_sync import holes
-from cache_sync.holes import Visitor, fill, marker
-from cache_sync.store import get_store
+from cache_sync.holes import markers, visitors
+from cache_sync.holes.markers import Visitor, fill, marker
+from cache_sync.store.page_store import get_store
 from cache_sync.tests import factories
 from cache_sync.wsgi import front_door
 
@@ -180,7 +180,7 @@ def test_a_deactivated_visitor_is_not_served_before_django(signed_app, odes):
     alice, user = signed_in("alice")
     alice.get(URL)
     User.objects.filter(pk=user.pk).update(is_active=False)
-    holes.read_record(str(user.pk))  # the record built again: the visitor is not let in
+    visitors.read_record(str(user.pk))  # the record built again: the visitor is not let in
     _, _, content = wsgi_get(signed_app, URL, cookies_of(alice))
     assert b"alice" not in content and b"Log in" in content
 
@@ -212,16 +212,16 @@ def test_a_page_that_shows_the_session_is_built_for_a_visitor_whose_session_hold
 def test_a_record_built_before_a_write_is_not_stored_after_it(odes, monkeypatch):
     """The record's lease: a rename committed while the record was being built leaves nothing stale."""
     user = User.objects.create_user("alice")
-    built = holes.record_of
+    built = visitors.record_of
 
     def built_then_renamed(who):
         record = built(who)
         User.objects.filter(pk=who.pk).update(username="alicia")  # its rule invalidates the record's key
         return record
 
-    monkeypatch.setattr(holes, "record_of", built_then_renamed)
-    assert "alice" in holes.read_record(str(user.pk))["fragments"]["nav"]
-    assert holes.peek_record(str(user.pk)) is None
+    monkeypatch.setattr(visitors, "record_of", built_then_renamed)
+    assert "alice" in visitors.read_record(str(user.pk))["fragments"]["nav"]
+    assert visitors.peek_record(str(user.pk)) is None
 
 
 def test_a_marker_without_the_sites_secret_is_left_as_written():
@@ -233,7 +233,7 @@ def test_a_marker_without_the_sites_secret_is_left_as_written():
 
 def test_a_holes_arguments_cannot_end_its_marker():
     seen = []
-    holes.register_hole("echo", lambda visitor, *arguments: seen.extend(arguments) or "")
+    markers.register_hole("echo", lambda visitor, *arguments: seen.extend(arguments) or "")
     fill(marker("echo", ("x-->y", "two words")).encode() + b"tail", Visitor(None, {}))
     assert seen == ["x-->y", "two words"]
 
@@ -241,7 +241,7 @@ def test_a_holes_arguments_cannot_end_its_marker():
 def test_a_mask_is_a_token_djangos_middleware_reads_back_and_every_character_is_drawn():
     from django.middleware.csrf import CSRF_ALLOWED_CHARS
 
-    from cache_sync.csrf_holes import mask, random_chars
+    from cache_sync.holes.csrf import mask, random_chars
 
     secret = random_chars()
     tokens = {mask(secret) for _ in range(200)}

@@ -3,7 +3,7 @@
 The secret is the one Django's CsrfViewMiddleware would use: `request.META["CSRF_COOKIE"]` when
 the middleware has read the cookie (the full stack), else the cookie itself, read as the
 middleware reads it (a masked token is unmasked; a malformed one is replaced by a new secret).
-A page that used the token sets the cookie again (holes.filled_response), as Django renews it
+A page that used the token sets the cookie again (markers.filled_response), as Django renews it
 whenever `get_token` is called. Django's unmasking and format check are private to its CSRF
 module (unchanged since the masked form came in, Django 1.10) and are used here, so that a token
 is read as the middleware reads it. Masks and new secrets are drawn here from one `os.urandom`

@@ -24,20 +24,21 @@ from typing import TYPE_CHECKING
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from . import stats
-from .breaker import StoreUnavailable, breaker
-from .conf import get_config
-from .delivery import catch_up
+from ..conf import get_config
+from ..delivery.delivery import catch_up
+from ..holes.markers import Visitor, filled_response
+from ..holes.visitors import visitor_of_request
+from ..replicas import FollowedFill
+from ..store import stats
+from ..store.breaker import StoreUnavailable, breaker
+from ..store.page_store import ReadResult, get_store
 from .etags import not_modified, page_etag
-from .holes import Visitor, filled_response, visitor_of_request
 from .page_bytes import CACHE_HEADER, decode_page, encode_page, split_page
-from .replicas import FollowedFill
 from .session_reads import holds_data
 from .storable import refusal, snapshot_taken
-from .store import ReadResult, get_store
 
 if TYPE_CHECKING:
-    from .pages import CachedPage
+    from .decorator import CachedPage
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ class PageRead:
     deferred: bool = False  # taken by the front door, which finishes it once every middleware has run
     view_ran: bool = False  # the response to finish is the view's page, not another middleware's answer
     shows_session: bool = False  # the view read what the session holds (session_reads.py)
-    shares_holes: bool = False  # the copy signed-in visitors share: filled per visitor when served (holes.py)
-    visitor: Visitor | None = None  # whom it is filled for, if known before Django (signed_in.py)
+    shares_holes: bool = False  # the copy signed-in visitors share: filled per visitor when served (cache_sync/holes/)
+    visitor: Visitor | None = None  # whom it is filled for, if known before Django (holes/signed_in.py)
     stored: bool = False
     done: bool = False  # stored or released: finishing again does nothing
 

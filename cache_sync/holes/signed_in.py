@@ -2,7 +2,7 @@
 
 Django authenticates a visitor from the session (a load), then the user's row (a query) and
 the session's hash of their password. Here the session is loaded by its own engine, and the
-user's row is replaced by the visitor's record (holes.py: the hash, whether the backend lets
+user's row is replaced by the visitor's record (visitors.py: the hash, whether the backend lets
 them in, their fragments), kept true by the user model's rule. So a hit costs the session's
 read (none for signed cookies, one GET for the cache engine), the record's and the page's.
 
@@ -23,12 +23,12 @@ from django.core.exceptions import DisallowedHost, ValidationError
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
-from .csrf_holes import CsrfFill, cookie_is_wellformed
-from .front_door import cached_view_at
-from .holes import Visitor, peek_record
-from .page_read import PageRead
-from .pages import cached_page_of
-from .session_reads import UNSHOWN_KEYS
+from ..pages.decorator import cached_page_of, cached_view_at
+from ..pages.page_read import PageRead
+from ..pages.session_reads import UNSHOWN_KEYS
+from .csrf import CsrfFill, cookie_is_wellformed
+from .markers import Visitor
+from .visitors import peek_record
 
 logger = logging.getLogger(__name__)
 

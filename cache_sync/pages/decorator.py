@@ -19,18 +19,27 @@ import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import TYPE_CHECKING, Any, Protocol, cast, overload
 from urllib.parse import urlencode
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
-from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls import (
+    NoReverseMatch,
+    Resolver404,
+    ResolverMatch,
+    URLPattern,
+    URLResolver,
+    get_resolver,
+    resolve,
+    reverse,
+)
 
+from ..conf import get_config
+from ..holes.markers import MARKING
+from ..keys import KeyTemplate
 from .built_requests import anonymous_request
-from .conf import get_config
-from .holes import MARKING
-from .keys import KeyTemplate
 from .page_read import PageRead, hold, read_of
 from .session_reads import noting_session_reads
 
@@ -54,7 +63,7 @@ class CachedPage:
     vary_on_user: bool
     vary_on_headers: tuple[str, ...]
     endpoint: View  # the decorated view, as the URLconf knows it
-    holes: bool = False  # signed-in visitors share one copy, their parts filled per request (holes.py)
+    holes: bool = False  # signed-in visitors share one copy, their parts filled per request (cache_sync/holes/)
 
     def key(self, kwargs: Mapping[str, object]) -> str:
         return self.template.text.format(**kwargs) if self.template.paths else self.template.text
@@ -153,7 +162,7 @@ def cached_page(
     parameters are ignored, so they cannot flood the cache); with `vary_on_user`,
     each signed-in visitor has variants of their own and anonymous visitors
     share one. With `holes`, every signed-in visitor shares one copy instead,
-    whose `{% cache_sync_hole %}` parts are filled per request (holes.py): the
+    whose `{% cache_sync_hole %}` parts are filled per request (cache_sync/holes/): the
     page must show nothing of the visitor outside its holes. Works on sync and
     async views.
     """
@@ -273,3 +282,13 @@ def route_of(path: str) -> str:
     with contextlib.suppress(Exception):
         return resolve(path).route
     return ""
+
+
+@lru_cache(maxsize=4096)
+def cached_view_at(path: str) -> ResolverMatch | None:
+    """The URL match of `path` if its view is a cached page (memoized: URLconfs do not change at run time)."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return match if hasattr(match.func, "cached_page") else None
