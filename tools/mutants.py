@@ -776,8 +776,8 @@ MUTANTS = [
     Mutant(
         "store: a hit read on a connection that reconnected meanwhile is trusted (its run not known)",
         "store/page_store.py",
-        "            if self._run_of.get(connection) is not run:\n                return None",
-        "            if False:\n                return None",
+        "            if self._run_of.get(connection) is not run:\n                return [None] * len(wanted)",
+        "            if False:\n                return [None] * len(wanted)",
     ),
     Mutant(
         "delivery: the writer deletes its outbox entries before Redis has their invalidation",
@@ -958,7 +958,7 @@ MUTANTS = [
     Mutant(
         "signed_in: a session from before a password change is served before Django",
         "holes/signed_in.py",
-        'if not constant_time_compare(str(data.get(HASH_SESSION_KEY) or ""), record["hash"]):',
+        "if not constant_time_compare(session_hash, record[\"hash\"]):",
         "if False:",
     ),
     Mutant(
@@ -978,6 +978,12 @@ MUTANTS = [
         "holes/csrf.py",
         "return cookie is None or _secret_of_cookie(cookie) is not None",
         "return True",
+    ),
+    Mutant(
+        "store: a signed-in hit reads the visitor's record and the page in two round trips",
+        "store/page_store.py",
+        "return self._fresh_pages([(self.family(key), variant) for key, variant in wanted])",
+        "return [self._fresh_pages([(self.family(key), variant)])[0] for key, variant in wanted]",
     ),
     Mutant(
         "checks: pages with holes pass without a rule for the visitors' records",

@@ -4,7 +4,8 @@ Django authenticates a visitor from the session (a load), then the user's row (a
 the session's hash of their password. Here the session is loaded by its own engine, and the
 user's row is replaced by the visitor's record (visitors.py: the hash, whether the backend lets
 them in, their fragments), kept true by the user model's rule. So a hit costs the session's
-read (none for signed cookies, one GET for the cache engine), the record's and the page's.
+read (none for signed cookies, one GET for the cache engine), then the record's and the page's,
+together (one round trip).
 
 Supported: the `signed_cookies` and `cache` session engines, Django's ModelBackend, CSRF in a
 cookie. Anything else (another engine or backend, a session that holds data besides the login,
@@ -14,6 +15,7 @@ answered by Django's full stack, which fills the same shared copy there (the nor
 
 from __future__ import annotations
 
+import json
 import logging
 from importlib import import_module
 
@@ -23,12 +25,15 @@ from django.core.exceptions import DisallowedHost, ValidationError
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
+from ..conf import get_config
 from ..pages.decorator import cached_page_of, cached_view_at
 from ..pages.page_read import PageRead
 from ..pages.session_reads import UNSHOWN_KEYS
+from ..store.breaker import StoreUnavailable, breaker
+from ..store.page_store import ReadResult, get_store
 from .csrf import CsrfFill, cookie_is_wellformed
 from .markers import Visitor
-from .visitors import peek_record
+from .visitors import RECORD_VARIANT, visitor_key
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +45,9 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 def signed_in_read(request: HttpRequest) -> PageRead | None:
     """The shared copy's read for a signed-in GET or HEAD of a page with holes (`visitor` set when it
-    can be served here), or None: Django answers."""
-    if request.method not in ("GET", "HEAD") or not supports_fast_path():
+    can be served here), or None: Django answers. The visitor's record and the page are read in one
+    round trip; a page not stored yet is read again under its lease, which Django builds under."""
+    if request.method not in ("GET", "HEAD") or not supports_fast_path() or breaker.owes_catch_up:
         return None
     cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     if not cookie or not cookie_is_wellformed(request.COOKIES.get(settings.CSRF_COOKIE_NAME)):
@@ -54,13 +60,23 @@ def signed_in_read(request: HttpRequest) -> PageRead | None:
         request.get_host()
     except DisallowedHost:
         return None
-    visitor = session_visitor(request, cookie)
+    login = session_login(cookie)
+    key, variant = page.key(match.kwargs), page.variant(request, match.route, shared=True)
+    if login is None or variant is None:
+        return None
+    pk, session_hash = login
+    try:
+        config = get_config()
+        record, stored = get_store(config.cache_alias).peek_many([(visitor_key(pk), RECORD_VARIANT), (key, variant)])
+    except StoreUnavailable:
+        return None
+    visitor = visitor_of_record(request, pk, session_hash, record)
     if visitor is None:
         return None
-    read = PageRead.begin(page, page.key(match.kwargs), page.variant(request, match.route, shared=True), signed_in=True)
+    if stored is not None:
+        return PageRead(page, key, variant, ReadResult("hit", page=stored), True, shares_holes=True, visitor=visitor)
+    read = PageRead.begin(page, key, variant, signed_in=True)
     read.shares_holes = True
-    if read.status == "hit":
-        read.visitor = visitor
     return read
 
 
@@ -73,8 +89,9 @@ def supports_fast_path() -> bool:
     )
 
 
-def session_visitor(request: HttpRequest, session_key: str) -> Visitor | None:
-    """The visitor the session signs in, as Django's `get_user` would accept them; None for anyone else."""
+def session_login(session_key: str) -> tuple[str, str] | None:
+    """The (pk, session hash) of the visitor the session signs in with ModelBackend, if it holds
+    nothing else a page could show; else None."""
     try:
         data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
     except Exception:  # the session's store is away: Django will meet it and answer as it answers that
@@ -88,9 +105,14 @@ def session_visitor(request: HttpRequest, session_key: str) -> Visitor | None:
         pk = str(get_user_model()._meta.pk.to_python(data.get(SESSION_KEY)))
     except ValidationError:
         return None
-    record = peek_record(pk)
+    return pk, str(data.get(HASH_SESSION_KEY) or "")
+
+
+def visitor_of_record(request: HttpRequest, pk: str, session_hash: str, raw: bytes | None) -> Visitor | None:
+    """The visitor, if their stored record lets the session in as Django's `get_user` would; else None."""
+    record = json.loads(raw) if raw is not None else None
     if record is None or not record["active"]:
         return None
-    if not constant_time_compare(str(data.get(HASH_SESSION_KEY) or ""), record["hash"]):
+    if not constant_time_compare(session_hash, record["hash"]):
         return None  # a password changed since (or a fallback key signed it): Django decides
     return Visitor(pk, dict(record["fragments"]), CsrfFill(None, request.COOKIES.get(settings.CSRF_COOKIE_NAME)))

@@ -247,3 +247,13 @@ def test_a_mask_is_a_token_djangos_middleware_reads_back_and_every_character_is_
     tokens = {mask(secret) for _ in range(200)}
     assert len(tokens) == 200 and {_unmask_cipher_token(token) for token in tokens} == {secret}
     assert set("".join(random_chars(64) for _ in range(200))) == set(CSRF_ALLOWED_CHARS)
+
+
+def test_a_signed_in_hit_with_a_signed_cookie_session_is_one_round_trip_to_redis(signed_app, odes, redis_round_trips):
+    alice, _ = signed_in("alice")
+    alice.get(URL)
+    wsgi_get(signed_app, URL, cookies_of(alice))  # the connection has learnt its server's run
+    before = redis_round_trips()
+    _, headers, content = wsgi_get(signed_app, URL, cookies_of(alice))
+    assert b"Signed in as alice" in content and dict(headers)["X-Cache"] == "hit"
+    assert redis_round_trips() - before == 1  # the visitor's record and the page, in one
