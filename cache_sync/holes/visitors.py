@@ -40,6 +40,22 @@ def visitor_key(pk: object) -> str:
     return f"{text[:start]}{pk}{text[end + 1 :]}"
 
 
+def visitor_pk_of(key: str) -> str | None:
+    """The pk in a visitor's record key (`visitor:42` -> "42"), None for any other key."""
+    text = get_config().visitor_key
+    start, end = text.index("{"), text.index("}")
+    prefix, suffix = text[:start], text[end + 1 :]
+    if len(key) <= len(prefix) + len(suffix) or not key.startswith(prefix) or not key.endswith(suffix):
+        return None
+    return key[len(prefix) : len(key) - len(suffix)]
+
+
+def record_is_true(pk: str, stored: bytes) -> bool:
+    """Whether a stored record is the one the database's row makes now (`cache_sync verify`)."""
+    user = get_user_model()._default_manager.filter(pk=pk).first()
+    return user is not None and json.loads(stored) == record_of(user)
+
+
 def record_of(user: AbstractBaseUser) -> dict[str, Any]:
     return {
         "pk": str(user.pk),

@@ -11,6 +11,7 @@ from http.cookies import SimpleCookie
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management.base import CommandError
 from django.core.wsgi import get_wsgi_application
 from django.middleware.csrf import _unmask_cipher_token  # type: ignore[attr-defined]
 from django.test import Client, RequestFactory
@@ -257,3 +258,24 @@ def test_a_signed_in_hit_with_a_signed_cookie_session_is_one_round_trip_to_redis
     _, headers, content = wsgi_get(signed_app, URL, cookies_of(alice))
     assert b"Signed in as alice" in content and dict(headers)["X-Cache"] == "hit"
     assert redis_round_trips() - before == 1  # the visitor's record and the page, in one
+
+
+def test_verify_checks_the_shared_copy_and_the_visitors_records(odes):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from cache_sync.tests.test_commands import triggers_dropped
+
+    alice, user = signed_in("alice")
+    alice.get(URL)
+    out = StringIO()
+    call_command("cache_sync", "verify", stdout=out)
+    assert "Checked 2 cached page variant(s): 0 key(s) differ" in out.getvalue()  # the copy, alice's record
+    with triggers_dropped("auth_user"), connection.cursor() as cursor:
+        cursor.execute("UPDATE auth_user SET username = 'alicia'")
+        out = StringIO()
+        with pytest.raises(CommandError, match="differ from the database"):
+            call_command("cache_sync", "verify", stdout=out)
+    assert f"differs: visitor:{user.pk}" in out.getvalue()

@@ -27,6 +27,7 @@ from cache_sync.conf import get_config
 from cache_sync.delivery import relay
 from cache_sync.delivery.delivery import outbox_aliases, renderable_models
 from cache_sync.delivery.heartbeat import latest_heartbeat
+from cache_sync.holes.visitors import record_is_true, visitor_pk_of
 from cache_sync.observe import audit, freshness
 from cache_sync.pages.page_bytes import decode_page
 from cache_sync.pages.rebuild import UnbuildableVariant, find_page, rebuild_page, render_variant
@@ -109,6 +110,13 @@ class Command(BaseCommand):
         checked = unbuildable = 0
         differing: list[str] = []
         for key in islice(store.cached_keys(), sample):
+            if (pk := visitor_pk_of(key)) is not None:  # a signed-in visitor's record, not a page
+                for cached in store.cached_variants(key).values():
+                    checked += 1
+                    if not record_is_true(pk, cached):
+                        self.stdout.write(f"differs: {key}")
+                        differing.append(key)
+                continue
             for variant, cached in store.cached_variants(key).items():
                 try:
                     fresh = render_variant(key, variant)
