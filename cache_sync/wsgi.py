@@ -47,7 +47,10 @@ def front_door(application: WSGIApplication) -> WSGIApplication:
             read = anonymous_read(request)
             if read is None and settings.SESSION_COOKIE_NAME in request.COOKIES:
                 read = signed_in_read(request)
-                if read is not None and read.visitor is not None:  # a hit, and whom to fill it for
+                if read is not None and read.status == "hit":
+                    if read.visitor is None:  # the shared copy, and whom to fill it for not known: Django's
+                        environ[READ_BEFORE_DJANGO] = None
+                        return application(environ, start_response)
                     return _served(read.hit(request), request.method == "HEAD", start_response)
         except Exception:  # Django's handler will meet the same error and answer it as it answers errors
             logger.exception("cache_sync front door: passing %s to Django", request.path)

@@ -962,6 +962,12 @@ MUTANTS = [
         "if False:",
     ),
     Mutant(
+        "signed_in: a page another build stored meanwhile is not filled for the visitor",
+        "holes/signed_in.py",
+        "    if read.status == \"hit\":\n        read.visitor = visitor\n",
+        "",
+    ),
+    Mutant(
         "signed_in: a deactivated visitor is served before Django",
         "holes/signed_in.py",
         'if record is None or not record["active"]:',

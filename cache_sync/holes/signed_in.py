@@ -75,8 +75,10 @@ def signed_in_read(request: HttpRequest) -> PageRead | None:
         return None
     if stored is not None:
         return PageRead(page, key, variant, ReadResult("hit", page=stored), True, shares_holes=True, visitor=visitor)
-    read = PageRead.begin(page, key, variant, signed_in=True)
+    read = PageRead.begin(page, key, variant, signed_in=True)  # a lease, or the page another build stored
     read.shares_holes = True
+    if read.status == "hit":
+        read.visitor = visitor
     return read
 
 

@@ -279,3 +279,20 @@ def test_verify_checks_the_shared_copy_and_the_visitors_records(odes):
         with pytest.raises(CommandError, match="differ from the database"):
             call_command("cache_sync", "verify", stdout=out)
     assert f"differs: visitor:{user.pk}" in out.getvalue()
+
+
+def test_a_page_stored_between_the_records_read_and_the_pages_lease_is_served_filled(
+    signed_app, odes, requests_django_handled, monkeypatch
+):
+    """The record's read found no page; the page's own read (the lease) found one another build stored."""
+    from cache_sync.store.page_store import PageStore
+
+    alice, _ = signed_in("alice")
+    alice.get(URL)
+    peek_many = PageStore.peek_many
+    monkeypatch.setattr(PageStore, "peek_many", lambda self, wanted: [peek_many(self, wanted)[0], None])
+    handled = len(requests_django_handled)
+    _, headers, content = wsgi_get(signed_app, URL, cookies_of(alice))
+    assert len(requests_django_handled) == handled  # a hit: answered before Django, filled
+    assert b"Signed in as alice" in content and b"cache_sync-hole" not in content
+    assert dict(headers)["Cache-Control"] == "private"
