@@ -1,4 +1,4 @@
-"""`manage.py cache_sync`: rules, stats, explain, invalidate, warm, verify, install-triggers, relay, audit..."""
+"""`manage.py cache_sync`: rules, stats, explain, invalidate, warm, verify, triggers, relay, audit..."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import models
 from django.utils import timezone
 
 from cache_sync import audit, freshness, outbox, relay, stats
@@ -26,10 +26,10 @@ from cache_sync.breaker import StoreUnavailable, breaker
 from cache_sync.conf import get_config
 from cache_sync.delivery import outbox_aliases, renderable_models
 from cache_sync.heartbeat import latest_heartbeat
+from cache_sync.management.trigger_commands import TRIGGER_ACTIONS, add_trigger_arguments
 from cache_sync.page_bytes import decode_page
 from cache_sync.rebuild import UnbuildableVariant, find_page, rebuild_page, render_variant
 from cache_sync.store import get_store
-from cache_sync.triggers import install_triggers
 
 SUGGESTED_KEYS = 20  # keys named in the `invalidate` command that verify suggests
 
@@ -49,8 +49,7 @@ class Command(BaseCommand):
         warm.add_argument("--limit", type=int, default=1000, help="rows per model")
         stats_parser = sub.add_parser("stats", help="counts of every process, and the outbox backlog")
         stats_parser.add_argument("--database", help="one database alias (default: every one with an outbox)")
-        install = sub.add_parser("install-triggers", help="create or update the triggers that record changes")
-        install.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        add_trigger_arguments(sub)
         relay = sub.add_parser("relay", help="deliver changes that their writers did not, and keep doing so")
         relay.add_argument("--database", help="one database alias (default: every one with an outbox)")
         relay.add_argument("--once", action="store_true", help="deliver what is pending, then exit")
@@ -152,14 +151,11 @@ class Command(BaseCommand):
         if beat and beat.error:
             self.stdout.write(f"{'relay_error':<22}{beat.error}")
 
+    def handle_triggers(self, triggers_action: str, database: str, **options: Any) -> None:
+        TRIGGER_ACTIONS[triggers_action](self.stdout, self.style, database)
+
     def handle_install_triggers(self, database: str, **options: Any) -> None:
-        diff = install_triggers(database)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Created {len(diff.missing)} trigger(s), dropped {len(diff.stale)} on {database!r} "
-                f"(before: {diff.describe()})."
-            )
-        )
+        TRIGGER_ACTIONS["install"](self.stdout, self.style, database)
 
     def handle_relay(self, database: str | None, once: bool, **options: Any) -> None:
         aliases = [database] if database else outbox_aliases()
