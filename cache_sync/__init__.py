@@ -18,6 +18,7 @@ __all__ = [
     "keys_invalidated",
     "register_table_triggers",
     "suspended",
+    "table_trigger",
 ]
 
 _HOMES = {
@@ -27,6 +28,7 @@ _HOMES = {
     "keys_for": "cache_sync.api",
     "suspended": "cache_sync.api",
     "register_table_triggers": "cache_sync.schema_hooks",
+    "table_trigger": "cache_sync.trigger_ddl",
     "keys_invalidated": "cache_sync.signals",
     "key_rebuilt": "cache_sync.signals",
 }
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from .pages import cached_page
     from .schema_hooks import register_table_triggers
     from .signals import key_rebuilt, keys_invalidated
+    from .trigger_ddl import table_trigger
 
 
 def __getattr__(name: str) -> object:

@@ -31,11 +31,16 @@ HASH_LENGTH = 16
 
 @dataclass(frozen=True)
 class Trigger:
+    vendor: str
     name: str
     table: str
     event: str  # the name's last part: insert, update, delete, truncate, replace...
     statements: tuple[str, ...]  # replace any trigger of this name (run them in one transaction)
     hash: str  # of the SQL, as stored with the installed trigger
+
+    @property
+    def drop(self) -> list[str]:
+        return drop_statements(self.vendor, self.name, self.table)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ def postgresql_trigger(
     )
     digest = _digest(create_function, create_trigger)
     comment = f"COMMENT ON TRIGGER {_q(name)} ON {_q(table)} IS {_literal(_marker(owner, digest))}"
-    return Trigger(name, table, event, (create_function, create_trigger, comment), digest)
+    return Trigger("postgresql", name, table, event, (create_function, create_trigger, comment), digest)
 
 
 def sqlite_trigger(owner: str, table: str, event: str, *, timing: str, body: str, when: str = "") -> Trigger:
@@ -94,7 +99,7 @@ def sqlite_trigger(owner: str, table: str, event: str, *, timing: str, body: str
     head = f"CREATE TRIGGER {_q(name)} {timing} ON {_q(table)} FOR EACH ROW{f' WHEN {when}' if when else ''}"
     digest = _digest(head, body)
     create = f"{head} BEGIN /* {_marker(owner, digest)} */ {body} END"
-    return Trigger(name, table, event, (f"DROP TRIGGER IF EXISTS {_q(name)}", create), digest)
+    return Trigger("sqlite", name, table, event, (f"DROP TRIGGER IF EXISTS {_q(name)}", create), digest)
 
 
 def table_trigger(
@@ -103,8 +108,8 @@ def table_trigger(
     """A row trigger that runs `body` (SQL statements naming OLD and NEW) when `when` holds.
 
     `when` is the vendor's own expression (PostgreSQL's `IS DISTINCT FROM`, SQLite's `IS NOT`).
-    Run `trigger.statements` in one transaction to install or replace it; `drop_statements()`
-    to remove it.
+    Run `trigger.statements` in one transaction to install or replace it, `trigger.drop` to
+    remove it. Read back with `installed_triggers(using, owner)`.
     """
     if vendor == "postgresql":
         function = f"LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$"

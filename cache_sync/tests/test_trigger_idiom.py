@@ -44,7 +44,7 @@ def stored_marker(trigger: trigger_ddl.Trigger) -> str:
 def as_legacy(trigger: trigger_ddl.Trigger) -> str:
     """Put an older release's hash-named copy of `trigger` in its place; returns the old name."""
     legacy = f"cache_sync_{trigger.table}_{trigger.event[0]}_0123456789"
-    execute(*trigger_ddl.drop_statements(connection.vendor, trigger.name, trigger.table))
+    execute(*trigger.drop)
     execute(*(statement.replace(trigger.name, legacy) for statement in trigger.statements))
     return legacy
 
@@ -182,7 +182,7 @@ def test_ls_shows_each_trigger_current_outdated_missing_or_orphaned():
         execute(f'COMMENT ON TRIGGER "{outdated.name}" ON "{outdated.table}" IS \'{other}\'')
     else:
         execute(*(statement.replace(f"cache_sync:{outdated.hash}", other) for statement in outdated.statements))
-    execute(*trigger_ddl.drop_statements(connection.vendor, missing.name, missing.table))
+    execute(*missing.drop)
     legacy = as_legacy(wanted("testapp_book", "update"))
     rows = listed(run("ls"))
     assert rows[outdated.name] == ("testapp_book", "insert", "outdated")
