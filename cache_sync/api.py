@@ -17,11 +17,11 @@ from collections.abc import Iterable, Iterator
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
-from . import outbox
-from .affected import affected_keys, row_values
+from .capture import outbox
+from .capture.trigger_sql import SUSPENDED
 from .conf import get_config
-from .delivery import deliver_after_commit, delivery_suspended, suspend_delivery
-from .trigger_sql import SUSPENDED
+from .delivery.affected import affected_keys, row_values
+from .delivery.delivery import deliver_after_commit, delivery_suspended, suspend_delivery
 
 
 def keys_for(obj: models.Model, *, using: str | None = None) -> list[str]:

@@ -32,7 +32,7 @@ from django.db.models import F
 from cache_sync import table_trigger
 
 if TYPE_CHECKING:
-    from cache_sync.trigger_ddl import Trigger
+    from cache_sync.capture.trigger_ddl import Trigger
 
 VERSION_COLUMN = "version"
 

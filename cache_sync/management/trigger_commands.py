@@ -8,8 +8,8 @@ from django.core.management.base import CommandParser, OutputWrapper
 from django.core.management.color import Style
 from django.db import DEFAULT_DB_ALIAS
 
-from cache_sync.trigger_sql import PREFIX
-from cache_sync.triggers import compare_triggers, install_triggers, prune_triggers
+from cache_sync.capture.trigger_sql import PREFIX
+from cache_sync.capture.triggers import compare_triggers, install_triggers, prune_triggers
 
 
 def add_trigger_arguments(sub: argparse._SubParsersAction[CommandParser]) -> None:

@@ -9,10 +9,16 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
-from cache_sync import trigger_ddl
+from cache_sync.capture import trigger_ddl
+from cache_sync.capture.triggers import (
+    compare_triggers,
+    install_triggers,
+    installed_triggers,
+    prune_triggers,
+    triggers_for,
+)
 from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories
-from cache_sync.triggers import compare_triggers, install_triggers, installed_triggers, prune_triggers, triggers_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from .affected import TRUNCATED
-from .models import OUTBOX_TABLE
+from ..models import OUTBOX_TABLE
 from .trigger_ddl import Trigger, postgresql_trigger, sqlite_trigger
 from .watched import WatchedLinks, WatchedTable
 
@@ -128,6 +127,7 @@ def _pg_insert(label: str, select: str) -> str:
 PLANNER_SETTINGS = " SET enable_nestloop = off"
 # In the trigger's WHEN, so a suspended transaction's statements do not even call the function.
 NOT_SUSPENDED = f"current_setting({_literal(SUSPENDED)}, true) IS DISTINCT FROM 'on'"
+TRUNCATED = "truncated"  # a recorded row {"truncated": true}: the table was truncated, every key of the rule
 OUTBOX_TRUNCATED = "cache_sync.outbox_truncated"  # set for the transaction by a TRUNCATE of the outbox
 
 

@@ -22,9 +22,9 @@ from django.apps import apps
 from django.db import connections, router, transaction
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
+from ..conf import Config
+from ..models import OUTBOX_TABLE
 from . import trigger_ddl
-from .conf import Config
-from .models import OUTBOX_TABLE
 from .trigger_ddl import InstalledTrigger, Trigger, drop_statements
 from .trigger_sql import NOTIFY_CHANNEL, OWNER, PREFIX, expected_triggers
 from .watched import WatchedLinks, WatchedTable, restricted_to_columns, watched_table_names, watched_tables
