@@ -27,7 +27,7 @@ from datetime import datetime
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.utils import timezone
 
-from . import heartbeat, outbox, stats, waiters
+from . import acks, heartbeat, outbox, stats, waiters
 from .breaker import StoreUnavailable
 from .conf import Config, get_config
 from .delivery import deliver_pending, renderable_models
@@ -225,6 +225,8 @@ class _Relay:
         if time.monotonic() < self.next_housekeeping:
             return
         prune_expired(self.using)
+        with contextlib.suppress(StoreUnavailable):  # Redis away: the next housekeeping
+            acks.forget_old(self.using)
         outbox.vacuum(self.using)
         heartbeat.write_heartbeat(self.using, self.name, self.caught_up_at, self.error, self.labels())
         self.next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY

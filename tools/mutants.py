@@ -782,10 +782,16 @@ MUTANTS = [
     Mutant(
         "delivery: the writer deletes its outbox entries before Redis has their invalidation",
         "delivery.py",
-        "            affected = deliver(changes, using, followed)\n"
-        "            outbox.remove_of_this_writer(using, changes, labels)",
-        "            outbox.remove_of_this_writer(using, changes, labels)\n"
-        "            affected = deliver(changes, using, followed)",
+        "            affected = deliver(changes, using, followed, acknowledge=ids)\n"
+        "            if acknowledging:\n"
+        "                acks.note_acknowledged(using, ids)\n"
+        "            else:\n"
+        "                outbox.remove_of_this_writer(using, changes, labels)",
+        "            if not acknowledging:\n"
+        "                outbox.remove_of_this_writer(using, changes, labels)\n"
+        "            affected = deliver(changes, using, followed, acknowledge=ids)\n"
+        "            if acknowledging:\n"
+        "                acks.note_acknowledged(using, ids)",
     ),
     Mutant(
         "delivery: a transaction's writes queue one delivery per statement",
@@ -863,8 +869,8 @@ MUTANTS = [
         "outbox: a writer reads (and delivers) other writers' entries",
         "outbox.py",
         # The statement PostgreSQL's writer reads its entries with (their relations in the same one).
-        'f"WHERE writer = pg_backend_pid() AND model = ANY(%s) ORDER BY id LIMIT %s) "',
-        'f"WHERE model = ANY(%s) ORDER BY id LIMIT %s) "',
+        'f"WHERE writer = pg_backend_pid() AND model = ANY(%s) AND id > %s ORDER BY id LIMIT %s) "',
+        'f"WHERE model = ANY(%s) AND id > %s ORDER BY id LIMIT %s) "',
         database="postgresql",
     ),
     Mutant(
@@ -900,6 +906,57 @@ MUTANTS = [
         "conf.py",
         "isinstance(networks, list | tuple) and all(_is_network(network) for network in networks)",
         "isinstance(networks, list | tuple)",
+    ),
+    Mutant(
+        "delivery: the relay delivers again the entries their writer acknowledged",
+        "delivery.py",
+        "    unacknowledged = [change for change in changes if change.id not in acknowledged]",
+        "    unacknowledged = changes",
+    ),
+    Mutant(
+        "delivery: the relay never forgets the acknowledgements it used",
+        "delivery.py",
+        "    return deliver(unacknowledged, using, forget=acknowledged)",
+        "    return deliver(unacknowledged, using)",
+    ),
+    Mutant(
+        "delivery: a writer whose Redis call failed counts its entries as acknowledged",
+        "delivery.py",
+        "            affected = deliver(changes, using, followed, acknowledge=ids)\n"
+        "            if acknowledging:\n"
+        "                acks.note_acknowledged(using, ids)\n",
+        "            if acknowledging:\n"
+        "                acks.note_acknowledged(using, ids)\n"
+        "            affected = deliver(changes, using, followed, acknowledge=ids)\n",
+    ),
+    Mutant(
+        "delivery: a writer reads again the entries it acknowledged",
+        "delivery.py",
+        "    after = acks.acknowledged_through(using)",
+        "    after = 0",
+    ),
+    Mutant(
+        "store: the acknowledgement is sent before the invalidations of its pipeline",
+        "store.py",
+        "            pipe = client.pipeline(transaction=False)\n"
+        "            for start in range(0, len(families), UNLINK_BATCH):",
+        "            pipe = client.pipeline(transaction=False)\n"
+        "            if acknowledge and acknowledge[1]:\n"
+        "                pipe.zadd(acknowledge[0], dict.fromkeys(map(str, acknowledge[1]), 0))\n"
+        "                acknowledge = None\n"
+        "            for start in range(0, len(families), UNLINK_BATCH):",
+    ),
+    Mutant(
+        "relay: acknowledgements left behind are never pruned",
+        "relay.py",
+        "            acks.forget_old(self.using)",
+        "            pass",
+    ),
+    Mutant(
+        "acks: one database's acknowledgements are another's (same alias, other database)",
+        "acks.py",
+        '    where = "|".join(str(settings.get(part) or "") for part in ("ENGINE", "HOST", "PORT", "NAME"))',
+        '    where = ""',
     ),
 ]  # fmt: skip
 
