@@ -29,7 +29,7 @@ def requests_django_handled():
 def empty_outbox(request, django_db_blocker):
     """Every test that uses the database starts with an empty outbox. Django's flush after a transactional
     test deletes the watched tables' rows, and its own connection delivers and acknowledges the entries
-    that records (cache_sync/acks.py); a running relay would delete them, none runs between tests, and
+    that records (cache_sync/delivery/acks.py); a running relay would delete them, none runs between tests, and
     the next test's empty Redis has forgotten the acknowledgements."""
     if request.node.get_closest_marker("django_db"):
         from cache_sync.models import OutboxEntry

@@ -46,11 +46,11 @@ def run_suite_on(database_url: str, *files: Path, settings: str, env: dict, **mo
 
 def unacknowledged(using: str = "default") -> list:
     """The outbox entries (by id) that no writer acknowledged in Redis: those left for the relay. A writer's
-    delivered entries stay in the outbox until the relay deletes them in bulk (cache_sync/acks.py)."""
-    from cache_sync import acks
+    delivered entries stay in the outbox until the relay deletes them in bulk (cache_sync/delivery/acks.py)."""
     from cache_sync.conf import get_config
+    from cache_sync.delivery import acks
     from cache_sync.models import OutboxEntry
-    from cache_sync.store import get_store
+    from cache_sync.store.page_store import get_store
 
     entries = list(OutboxEntry.objects.using(using).order_by("id"))
     store = get_store(get_config().cache_alias)

@@ -7,10 +7,10 @@ import time
 import pytest
 from django.db import connection, connections, transaction
 
-from cache_sync import acks, relay
+from cache_sync.delivery import acks, relay
 from cache_sync.models import OutboxEntry
 from cache_sync.signals import keys_invalidated
-from cache_sync.store import PageStore, get_store
+from cache_sync.store.page_store import PageStore, get_store
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached, page, unacknowledged
 from cache_sync.tests.testapp.models import Book, Tag

@@ -12,10 +12,11 @@ import pytest
 from django.db import connection, transaction
 
 import cache_sync
-from cache_sync import outbox, relay
+from cache_sync.capture import outbox
+from cache_sync.delivery import relay
 from cache_sync.models import OutboxEntry
 from cache_sync.signals import keys_invalidated
-from cache_sync.store import PageStore
+from cache_sync.store.page_store import PageStore
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import unacknowledged
 from cache_sync.tests.testapp.models import Book

@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from cache_sync import receivers
-from cache_sync.delivery import driver_in_transaction
+from cache_sync.delivery import receivers
+from cache_sync.delivery.delivery import driver_in_transaction
 from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached, unacknowledged_models

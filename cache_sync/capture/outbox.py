@@ -2,7 +2,7 @@
 
 Entries are written by the triggers (triggers.py) or by `record_keys()`; they are
 deleted only after their invalidation reached Redis (by the relay, in bulk, once
-their writer acknowledged them there or the relay delivered them itself: acks.py),
+their writer acknowledged them there or the relay delivered them itself: delivery/acks.py),
 so a writer that dies, a Redis that is away or a broken on-commit chain leaves them
 for the relay.
 """
@@ -21,8 +21,8 @@ from django.db import DatabaseError, connections
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from ..models import OUTBOX_TABLE, OutboxEntry
 from .followed import ENTRIES_CTE, Follow
-from .models import OUTBOX_TABLE, OutboxEntry
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def pending_of_this_writer(
     using: str, limit: int, labels: Collection[str] | None = None, after: int = 0
 ) -> list[Change]:
     """The entries this connection's transactions wrote (on SQLite, a single writer: all) after entry `after`
-    (the last one it acknowledged: acks.py)."""
+    (the last one it acknowledged: delivery/acks.py)."""
     mine = "writer = pg_backend_pid() AND" if _is_postgres(using) else ""
     of_models, params = _of_models(using, labels)
     with connections[using].cursor() as cursor:

@@ -24,8 +24,8 @@ from collections.abc import Iterable
 
 from django.db import connections
 
-from .conf import get_config
-from .store import PageStore, get_store
+from ..conf import get_config
+from ..store.page_store import PageStore, get_store
 
 # Seconds an acknowledgement is kept. A relay reads them before it deletes the entries, within
 # milliseconds when it runs; one left behind (a relay that delivered the entry before its writer
