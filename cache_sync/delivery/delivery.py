@@ -74,21 +74,13 @@ def deliver(
     sent = 0
     position = invalidation_position(using)  # with read replicas, left in each family (replicas.py)
     at: _Position = {"position": position, "position_ttl_ms": int(config.timeout * 1000)} if position else {}
-    chunks = iter(lambda: list(islice(keys, PIPELINE_CHUNK)), [])
-    chunk = next(chunks, [])
-    while True:
-        following = next(chunks, None)
-        if following is not None:
-            sent += store.invalidate(chunk, **at)
-            chunk = following
-            continue
-        sent += store.invalidate(
-            chunk,
-            **at,
-            acknowledge=(name, acknowledge) if acknowledge else None,
-            forget=(name, forget) if forget else None,
-        )
-        break
+    chunk = list(islice(keys, PIPELINE_CHUNK))
+    while following := list(islice(keys, PIPELINE_CHUNK)):
+        sent += store.invalidate(chunk, **at)
+        chunk = following
+    # The last round trip acknowledges, after every family of this delivery.
+    acknowledgement = (name, acknowledge) if acknowledge else None
+    sent += store.invalidate(chunk, **at, acknowledge=acknowledgement, forget=(name, forget) if forget else None)
     stats.count("invalidated_keys", sent)
     return affected
 
