@@ -924,10 +924,12 @@ MUTANTS = [
         "delivery/delivery.py",
         "            affected = deliver(changes, using, followed, acknowledge=ids)\n"
         "            if acknowledging:\n"
-        "                acks.note_acknowledged(using, ids)\n",
+        "                acks.note_acknowledged(using, ids)\n"
+        "            else:\n",
         "            if acknowledging:\n"
         "                acks.note_acknowledged(using, ids)\n"
-        "            affected = deliver(changes, using, followed, acknowledge=ids)\n",
+        "            affected = deliver(changes, using, followed, acknowledge=ids)\n"
+        "            if not acknowledging:\n",
     ),
     Mutant(
         "delivery: a writer reads again the entries it acknowledged",
