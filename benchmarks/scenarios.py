@@ -63,11 +63,15 @@ def format_report(pages, writes, args) -> str:
         f"Database: {connection.vendor}; Python {platform.python_version()}; "
         f"{args.rounds} alternating rounds; medians of per-round times and ratios.",
         "",
-        "| comparison | subject (µs) | baseline (µs) | ratio |",
-        "| --- | ---: | ---: | ---: |",
+        "| comparison | subject (µs) | baseline (µs) | ratio | goal (issue 17) |",
+        "| --- | ---: | ---: | ---: | --- |",
     ]
+    from benchmarks.writes import GOALS
+
     for r in [*pages, *writes["results"]]:
-        lines.append(f"| {r['name']} | {r['subject_us']:.0f} | {r['baseline_us']:.0f} | {r['ratio']:.2f}x |")
+        goal = GOALS.get(r["name"])
+        mark = "" if goal is None else f"≤ {goal}x ({'met' if r['ratio'] <= goal else 'NOT met'})"
+        lines.append(f"| {r['name']} | {r['subject_us']:.0f} | {r['baseline_us']:.0f} | {r['ratio']:.2f}x | {mark} |")
     lines += ["", "Redis round trips per write transaction, in the writer's request:", ""]
     lines += [f"- {name}: {n}" for name, n in writes["round_trips"].items()]
     from benchmarks.bulk_writes import format_bulk

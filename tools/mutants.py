@@ -841,10 +841,16 @@ MUTANTS = [
     Mutant(
         "delivery: the writer deletes its outbox entries before Redis has their invalidation",
         "delivery/delivery.py",
-        "            affected = deliver(changes, using, followed)\n"
-        "            outbox.remove_of_this_writer(using, changes, labels)",
-        "            outbox.remove_of_this_writer(using, changes, labels)\n"
-        "            affected = deliver(changes, using, followed)",
+        "            affected = deliver(changes, using, followed, acknowledge=ids)\n"
+        "            if acknowledging:\n"
+        "                acks.note_acknowledged(using, ids)\n"
+        "            else:\n"
+        "                outbox.remove_of_this_writer(using, changes, labels)",
+        "            if not acknowledging:\n"
+        "                outbox.remove_of_this_writer(using, changes, labels)\n"
+        "            affected = deliver(changes, using, followed, acknowledge=ids)\n"
+        "            if acknowledging:\n"
+        "                acks.note_acknowledged(using, ids)",
     ),
     Mutant(
         "delivery: a transaction's writes queue one delivery per statement",
@@ -923,8 +929,8 @@ MUTANTS = [
         "outbox: a writer reads (and delivers) other writers' entries",
         "capture/outbox.py",
         # The statement PostgreSQL's writer reads its entries with (their relations in the same one).
-        'f"WHERE writer = pg_backend_pid() AND model = ANY(%s) ORDER BY id LIMIT %s) "',
-        'f"WHERE model = ANY(%s) ORDER BY id LIMIT %s) "',
+        'f"WHERE writer = pg_backend_pid() AND model = ANY(%s) AND id > %s ORDER BY id LIMIT %s) "',
+        'f"WHERE model = ANY(%s) AND id > %s ORDER BY id LIMIT %s) "',
         database="postgresql",
     ),
     Mutant(
@@ -1055,6 +1061,59 @@ MUTANTS = [
         "delivery/affected.py",
         'needed = {_model_field(model, path[0]).attname for t in rule.keys for path in t.paths} - {"pk", pk_name}',
         'needed = {_model_field(model, path[0]).attname for t in rule.keys for path in t.paths} - {"pk"}',
+    ),
+    Mutant(
+        "delivery: the relay delivers again the entries their writer acknowledged",
+        "delivery/delivery.py",
+        "    unacknowledged = [change for change in changes if change.id not in acknowledged]",
+        "    unacknowledged = changes",
+    ),
+    Mutant(
+        "delivery: the relay never forgets the acknowledgements it used",
+        "delivery/delivery.py",
+        "    return deliver(unacknowledged, using, forget=acknowledged)",
+        "    return deliver(unacknowledged, using)",
+    ),
+    Mutant(
+        "delivery: a writer whose Redis call failed counts its entries as acknowledged",
+        "delivery/delivery.py",
+        "            affected = deliver(changes, using, followed, acknowledge=ids)\n"
+        "            if acknowledging:\n"
+        "                acks.note_acknowledged(using, ids)\n"
+        "            else:\n",
+        "            if acknowledging:\n"
+        "                acks.note_acknowledged(using, ids)\n"
+        "            affected = deliver(changes, using, followed, acknowledge=ids)\n"
+        "            if not acknowledging:\n",
+    ),
+    Mutant(
+        "delivery: a writer reads again the entries it acknowledged",
+        "delivery/delivery.py",
+        "    after = acks.acknowledged_through(using)",
+        "    after = 0",
+    ),
+    Mutant(
+        "store: the acknowledgement is sent before the invalidations of its pipeline",
+        "store/page_store.py",
+        "            pipe = client.pipeline(transaction=False)\n"
+        "            for start in range(0, len(families), UNLINK_BATCH):",
+        "            pipe = client.pipeline(transaction=False)\n"
+        "            if acknowledge and acknowledge[1]:\n"
+        "                pipe.zadd(acknowledge[0], dict.fromkeys(map(str, acknowledge[1]), 0))\n"
+        "                acknowledge = None\n"
+        "            for start in range(0, len(families), UNLINK_BATCH):",
+    ),
+    Mutant(
+        "relay: acknowledgements left behind are never pruned",
+        "delivery/relay.py",
+        "            acks.forget_old(self.using)",
+        "            pass",
+    ),
+    Mutant(
+        "acks: one database's acknowledgements are another's (same alias, other database)",
+        "delivery/acks.py",
+        '    where = "|".join(str(settings.get(part) or "") for part in ("ENGINE", "HOST", "PORT", "NAME"))',
+        '    where = ""',
     ),
 ]  # fmt: skip
 

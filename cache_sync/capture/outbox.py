@@ -1,8 +1,10 @@
 """Reading and emptying the outbox table (raw SQL: the ORM has no `FOR UPDATE SKIP LOCKED` delete).
 
 Entries are written by the triggers (triggers.py) or by `record_keys()`; they are
-deleted only after their invalidation reached Redis, so a writer that dies, a
-Redis that is away or a broken on-commit chain leaves them for the relay.
+deleted only after their invalidation reached Redis (by the relay, in bulk, once
+their writer acknowledged them there or the relay delivered them itself: delivery/acks.py),
+so a writer that dies, a Redis that is away or a broken on-commit chain leaves them
+for the relay.
 """
 
 from __future__ import annotations
@@ -70,20 +72,23 @@ def _of_models(using: str, labels: Collection[str] | None) -> tuple[str, list[st
     return f"model IN ({', '.join(['%s'] * len(labels))})", list(labels)
 
 
-def pending_of_this_writer(using: str, limit: int, labels: Collection[str] | None = None) -> list[Change]:
-    """The undelivered entries this connection's transactions wrote (on SQLite, a single writer: all)."""
+def pending_of_this_writer(
+    using: str, limit: int, labels: Collection[str] | None = None, after: int = 0
+) -> list[Change]:
+    """The entries this connection's transactions wrote (on SQLite, a single writer: all) after entry `after`
+    (the last one it acknowledged: delivery/acks.py)."""
     mine = "writer = pg_backend_pid() AND" if _is_postgres(using) else ""
     of_models, params = _of_models(using, labels)
     with connections[using].cursor() as cursor:
         cursor.execute(
-            f"SELECT id, model, data FROM {OUTBOX_TABLE} WHERE {mine} {of_models} ORDER BY id LIMIT %s",
-            [*params, limit],
+            f"SELECT id, model, data FROM {OUTBOX_TABLE} WHERE {mine} {of_models} AND id > %s ORDER BY id LIMIT %s",
+            [*params, after, limit],
         )
         return _changes(cursor.fetchall())
 
 
 def pending_of_this_writer_followed(
-    using: str, limit: int, labels: Collection[str], follows: Sequence[Follow]
+    using: str, limit: int, labels: Collection[str], follows: Sequence[Follow], after: int = 0
 ) -> tuple[list[Change], Followed]:
     """Like `pending_of_this_writer()` (PostgreSQL), with each of `follows` read in the same statement:
     (the entries, (label, path) -> its [target id, value] pairs as JSON gives them)."""
@@ -96,10 +101,10 @@ def pending_of_this_writer_followed(
         cursor.execute(
             # A plain SELECT to the statement hook (a WITH naming a watched table would count as a write).
             f"SELECT part, id, model, data FROM (WITH {ENTRIES_CTE} AS (SELECT id, model, data FROM {OUTBOX_TABLE} "
-            f"WHERE writer = pg_backend_pid() AND model = ANY(%s) ORDER BY id LIMIT %s) "
+            f"WHERE writer = pg_backend_pid() AND model = ANY(%s) AND id > %s ORDER BY id LIMIT %s) "
             f"SELECT 0 AS part, id, model, data FROM {ENTRIES_CTE} {parts}) AS entries ORDER BY part, id",
             # Follow.params are the ORM compiler's own parameters for its query: values the driver adapts.
-            [list(labels), limit, *(param for follow in follows for param in follow.params)],  # type: ignore[list-item]
+            [list(labels), after, limit, *(param for follow in follows for param in follow.params)],  # type: ignore[list-item]
         )
         rows = cursor.fetchall()
     changes = _changes([(id, model, data) for part, id, model, data in rows if part == 0])

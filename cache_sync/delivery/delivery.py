@@ -3,8 +3,11 @@
 The writer path: a write on a watched table (seen by the statement hook in
 receivers.py) schedules `deliver_own_changes` to run first among the
 transaction's on-commit callbacks; it reads the outbox entries this connection
-wrote, renders their keys from the database as it is now, deletes the families
-in one pipeline, and only then removes the entries. Whatever fails on the way
+wrote, renders their keys from the database as it is now, and deletes the
+families in one pipeline that ends by acknowledging the entries (acks.py): the
+relay deletes acknowledged entries in bulk, off the request path (on a Redis
+Cluster, which cannot order that pipeline, the writer deletes them itself
+afterwards). Whatever fails on the way
 (Redis away, the process killed, an on-commit chain broken before it) leaves
 the entries for the relay: delivery is at least once, and deleting a family twice
 is harmless.
@@ -32,6 +35,7 @@ from ..signals import keys_invalidated
 from ..store import stats
 from ..store.breaker import StoreUnavailable, breaker
 from ..store.page_store import get_store
+from . import acks
 from .affected import AffectedKeys, affected_keys
 
 logger = logging.getLogger(__name__)
@@ -47,22 +51,55 @@ class _Position(TypedDict, total=False):
     position_ttl_ms: int
 
 
-def deliver(changes: list[outbox.Change], using: str, followed: Followed | None = None) -> AffectedKeys:
-    """Delete the families the changes touch (`followed`: see affected_keys). Raises StoreUnavailable."""
+def deliver(
+    changes: list[outbox.Change],
+    using: str,
+    followed: Followed | None = None,
+    *,
+    acknowledge: Collection[int] = (),
+    forget: Collection[int] = (),
+) -> AffectedKeys:
+    """Delete the families the changes touch (`followed`: see affected_keys); then, in the last round trip,
+    acknowledge the entry ids `acknowledge` and forget the acknowledgements `forget` (acks.py; a single
+    Redis server only). Raises StoreUnavailable."""
     config = get_config()
     affected = AffectedKeys()
-    if not changes or not config.invalidates:
+    if not config.invalidates or not (changes or forget):
         return affected
-    affected = affected_keys(changes, using, config, followed)
+    if changes:
+        affected = affected_keys(changes, using, config, followed)
     store = get_store(config.cache_alias)
+    name = acks.acknowledgements_key(store, using)
     keys = affected.all_keys()
     sent = 0
     position = invalidation_position(using)  # with read replicas, left in each family (replicas.py)
     at: _Position = {"position": position, "position_ttl_ms": int(config.timeout * 1000)} if position else {}
-    while chunk := list(islice(keys, PIPELINE_CHUNK)):
+    chunk = list(islice(keys, PIPELINE_CHUNK))
+    while following := list(islice(keys, PIPELINE_CHUNK)):
         sent += store.invalidate(chunk, **at)
+        chunk = following
+    # The last round trip acknowledges, after every family of this delivery.
+    acknowledgement = (name, acknowledge) if acknowledge else None
+    sent += store.invalidate(chunk, **at, acknowledge=acknowledgement, forget=(name, forget) if forget else None)
     stats.count("invalidated_keys", sent)
     return affected
+
+
+def _acknowledging(config: Config) -> bool:
+    """Whether writers acknowledge in Redis (else they delete their entries themselves, as on a cluster)."""
+    return config.invalidates and get_store(config.cache_alias).acknowledges_with_invalidation
+
+
+def deliver_unacknowledged(changes: list[outbox.Change], using: str) -> AffectedKeys:
+    """The relay's and catch-up's delivery: the changes their writers have not acknowledged (one round trip
+    to ask), whose acknowledgements are forgotten in the invalidation's pipeline. Raises StoreUnavailable."""
+    config = get_config()
+    acknowledged: set[int] = set()
+    if changes and _acknowledging(config):
+        store = get_store(config.cache_alias)
+        acknowledged = store.acknowledged(acks.acknowledgements_key(store, using), [c.id for c in changes])
+    unacknowledged = [change for change in changes if change.id not in acknowledged]
+    return deliver(unacknowledged, using, forget=acknowledged)
 
 
 def announce(affected: AffectedKeys, using: str) -> None:
@@ -115,12 +152,17 @@ def deliver_own_changes(using: str) -> None:
     """Deliver what this connection wrote (after its commit); failures are left to the relay."""
     labels = renderable_models()
     try:
+        acknowledging = _acknowledging(get_config())
         while True:
             changes, followed = _read_own_changes(using, labels)
             if not changes:
                 break
-            affected = deliver(changes, using, followed)
-            outbox.remove_of_this_writer(using, changes, labels)
+            ids = [change.id for change in changes] if acknowledging else []
+            affected = deliver(changes, using, followed, acknowledge=ids)
+            if acknowledging:
+                acks.note_acknowledged(using, ids)
+            else:
+                outbox.remove_of_this_writer(using, changes, labels)
             announce(affected, using)
             if len(changes) < CLAIM_LIMIT:
                 break
@@ -133,9 +175,10 @@ def deliver_own_changes(using: str) -> None:
 
 def _read_own_changes(using: str, labels: frozenset[str]) -> tuple[list[outbox.Change], Followed | None]:
     """This writer's entries; on PostgreSQL with the relations their keys follow, in one statement."""
+    after = acks.acknowledged_through(using)
     if follows := follow_queries(get_config(), labels, using):
-        return outbox.pending_of_this_writer_followed(using, CLAIM_LIMIT, labels, follows)
-    return outbox.pending_of_this_writer(using, CLAIM_LIMIT, labels), None
+        return outbox.pending_of_this_writer_followed(using, CLAIM_LIMIT, labels, follows, after)
+    return outbox.pending_of_this_writer(using, CLAIM_LIMIT, labels, after), None
 
 
 def deliver_pending(using: str, limit: int = CLAIM_LIMIT, labels: Collection[str] | None = None) -> int:
@@ -143,7 +186,7 @@ def deliver_pending(using: str, limit: int = CLAIM_LIMIT, labels: Collection[str
     every one this process renders); returns how many. Raises StoreUnavailable."""
     with transaction.atomic(using=using):
         changes = outbox.claim_pending(using, limit, renderable_models() if labels is None else labels)
-        affected = deliver(changes, using)
+        affected = deliver_unacknowledged(changes, using)
         outbox.remove(using, changes)
     announce(affected, using)
     return len(changes)
@@ -162,7 +205,7 @@ def catch_up(using: str | None = None) -> None:
     for alias in [using] if using else outbox_aliases():
         try:
             while changes := outbox.pending_of_all_writers(alias, CLAIM_LIMIT, labels):
-                announce(deliver(changes, alias), alias)
+                announce(deliver_unacknowledged(changes, alias), alias)
                 outbox.remove(alias, changes)
                 if len(changes) < CLAIM_LIMIT:
                     break

@@ -31,7 +31,7 @@ from ..capture import outbox
 from ..conf import Config, get_config
 from ..store import stats
 from ..store.breaker import StoreUnavailable
-from . import heartbeat, waiters
+from . import acks, heartbeat, waiters
 from .delivery import deliver_pending, renderable_models
 
 logger = logging.getLogger(__name__)
@@ -227,6 +227,8 @@ class _Relay:
         if time.monotonic() < self.next_housekeeping:
             return
         prune_expired(self.using)
+        with contextlib.suppress(StoreUnavailable):  # Redis away: the next housekeeping
+            acks.forget_old(self.using)
         outbox.vacuum(self.using)
         heartbeat.write_heartbeat(self.using, self.name, self.caught_up_at, self.error, self.labels())
         self.next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY

@@ -34,7 +34,7 @@ import re
 import secrets
 import time
 import weakref
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Awaitable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
@@ -226,19 +226,42 @@ class PageStore:
     def stats_key(self) -> str:
         return self._make_key("cache_sync:stats")
 
-    def invalidate(self, keys: Iterable[str], *, position: str = "", position_ttl_ms: int = 0) -> int:
+    def named(self, name: str) -> str:
+        """A key of cache_sync's own (not a family), under the cache's prefix."""
+        return self._make_key(name)
+
+    @property
+    def acknowledges_with_invalidation(self) -> bool:
+        """Whether `invalidate(acknowledge=...)` can acknowledge in the same round trip, after the families:
+        one server runs a pipeline in order; a cluster's nodes answer independently."""
+        with unavailable_on_error():  # a cluster's client connects as it is made
+            return not isinstance(self.client, RedisCluster)
+
+    def invalidate(
+        self,
+        keys: Iterable[str],
+        *,
+        position: str = "",
+        position_ttl_ms: int = 0,
+        acknowledge: tuple[str, Collection[int]] | None = None,
+        forget: tuple[str, Collection[int]] | None = None,
+    ) -> int:
         """Delete each key's family, in one round trip; returns how many keys were sent.
 
         UNLINK frees the memory off Redis's main thread. A single server gets one
         command per thousand keys; on a cluster, see `_unlink_on_each_node`. With a
         `position` (read replicas), each family is replaced by that position instead.
+        `acknowledge` (single server only, see `acknowledges_with_invalidation`): (sorted set,
+        entry ids) added last in the pipeline, so after every family; `forget`: ids removed from it.
         """
         families = [self.family(key) for key in keys]
-        if not families:
+        if not families and not acknowledge and not forget:
             return 0
         client = self.client
         with unavailable_on_error():
             if isinstance(client, RedisCluster):
+                if acknowledge or forget:
+                    raise ValueError("a cluster acknowledges nothing with its invalidations")
                 self._unlink_on_each_node(client, families, position, position_ttl_ms)
                 return len(families)
             pipe = client.pipeline(transaction=False)
@@ -248,8 +271,27 @@ class PageStore:
                     pipe.eval(INVALIDATE_AT_SCRIPT, len(batch), *batch, position, str(position_ttl_ms))
                 else:
                     pipe.unlink(*batch)
+            if forget and forget[1]:
+                pipe.zrem(forget[0], *forget[1])
+            if acknowledge and acknowledge[1]:
+                now_ms = int(time.time() * 1000)
+                pipe.zadd(acknowledge[0], dict.fromkeys(map(str, acknowledge[1]), now_ms))
             pipe.execute()
         return len(families)
+
+    def acknowledged(self, name: str, ids: Collection[int]) -> set[int]:
+        """Which of `ids` the sorted set `name` holds (one round trip)."""
+        if not ids:
+            return set()
+        ordered = list(ids)
+        with unavailable_on_error():
+            scores = _synchronous(self.client.zmscore(name, [str(i) for i in ordered]))
+        return {i for i, score in zip(ordered, scores, strict=True) if score is not None}
+
+    def forget_acknowledged_before(self, name: str, before_ms: int) -> int:
+        with unavailable_on_error():
+            removed: int = _synchronous(self.client.zremrangebyscore(name, "-inf", f"({before_ms}"))
+        return removed
 
     def _unlink_on_each_node(
         self, client: RedisCluster, families: list[str], position: str = "", position_ttl_ms: int = 0

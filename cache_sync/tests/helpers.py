@@ -42,3 +42,21 @@ def run_suite_on(database_url: str, *files: Path, settings: str, env: dict, **mo
     )  # fmt: skip
     assert child.returncode == 0, child.stdout[-4000:] + child.stderr[-2000:]
     assert " passed" in child.stdout, child.stdout[-2000:]  # not a child that collected nothing
+
+
+def unacknowledged(using: str = "default") -> list:
+    """The outbox entries (by id) that no writer acknowledged in Redis: those left for the relay. A writer's
+    delivered entries stay in the outbox until the relay deletes them in bulk (cache_sync/delivery/acks.py)."""
+    from cache_sync.conf import get_config
+    from cache_sync.delivery import acks
+    from cache_sync.models import OutboxEntry
+    from cache_sync.store.page_store import get_store
+
+    entries = list(OutboxEntry.objects.using(using).order_by("id"))
+    store = get_store(get_config().cache_alias)
+    acknowledged = store.acknowledged(acks.acknowledgements_key(store, using), [entry.id for entry in entries])
+    return [entry for entry in entries if entry.id not in acknowledged]
+
+
+def unacknowledged_models(using: str = "default") -> list[str]:
+    return [entry.model for entry in unacknowledged(using)]

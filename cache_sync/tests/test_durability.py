@@ -36,7 +36,7 @@ django.setup()
 from cache_sync.store import page_store as store
 from cache_sync.tests.testapp.models import Book
 
-def stop_before_redis(self, keys):
+def stop_before_redis(self, keys, **kwargs):
     print("committed", flush=True)
     time.sleep(60)
 

@@ -13,9 +13,12 @@ from django.db import connection, transaction
 
 import cache_sync
 from cache_sync.capture import outbox
+from cache_sync.delivery import relay
 from cache_sync.models import OutboxEntry
 from cache_sync.signals import keys_invalidated
+from cache_sync.store.page_store import PageStore
 from cache_sync.tests import factories
+from cache_sync.tests.helpers import unacknowledged
 from cache_sync.tests.testapp.models import Book
 
 pytestmark = [
@@ -42,7 +45,9 @@ def delivered_keys() -> Iterator[list[str]]:
 
 @pytest.fixture
 def odes() -> Book:
-    return factories.book(factories.shelf("poetry"), "odes", "Odes")
+    book = factories.book(factories.shelf("poetry"), "odes", "Odes")
+    relay.deliver_all("default")  # its creation's entries, acknowledged by their writer: deleted
+    return book
 
 
 def test_a_writer_delivers_its_own_entries_not_another_writers(odes, delivered_keys):
@@ -50,10 +55,12 @@ def test_a_writer_delivers_its_own_entries_not_another_writers(odes, delivered_k
     Book.objects.filter(slug="odes").update(title="Odes, revised")
     assert "book:odes" in delivered_keys
     assert "book:ghost" not in delivered_keys  # the relay's to deliver
-    assert list(OutboxEntry.objects.values_list("pk", flat=True)) == [other.pk]
+    assert [entry.pk for entry in unacknowledged()] == [other.pk]
 
 
-def test_a_writer_deletes_its_own_entries_not_the_undelivered_ones_of_another_writer_before_them(odes):
+def test_a_writer_deletes_its_own_entries_not_the_undelivered_ones_of_another_writer_before_them(odes, monkeypatch):
+    # Where Redis cannot order an acknowledgement after the invalidations (a cluster), the writer deletes.
+    monkeypatch.setattr(PageStore, "acknowledges_with_invalidation", property(lambda self: False))
     other = left_by_another_writer("ghost")  # an older id than the writer's own entry
     Book.objects.filter(slug="odes").update(title="Odes, revised")
     assert list(OutboxEntry.objects.values_list("pk", flat=True)) == [other.pk]

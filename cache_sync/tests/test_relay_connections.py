@@ -134,11 +134,11 @@ def test_the_relay_logs_an_unexpected_error_with_its_traceback_and_keeps_deliver
     failures = []
     deliver = delivery.deliver
 
-    def fails_once(changes, using):
+    def fails_once(changes, using, *args, **kwargs):
         if changes and not failures:
             failures.append(changes)
             raise RuntimeError("a bug in a rule's rendering")
-        return deliver(changes, using)
+        return deliver(changes, using, *args, **kwargs)
 
     monkeypatch.setattr(delivery, "deliver", fails_once)
     OutboxEntry.objects.create(model="cache_sync.keys", data='{"keys": ["shelf:poetry"]}')

@@ -13,9 +13,10 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from cache_sync.delivery import receivers
+from cache_sync.delivery.delivery import driver_in_transaction
 from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories
-from cache_sync.tests.helpers import cached
+from cache_sync.tests.helpers import cached, unacknowledged_models
 from cache_sync.tests.testapp.models import Book, Reader
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,12 +41,12 @@ def odes(client):
 
 @pytest.fixture
 def gone(page_family):
-    """`gone("book:odes")`: the family is not in Redis and no entry waits in the outbox."""
+    """`gone("book:odes")`: the family is not in Redis and no entry waits in the outbox unacknowledged."""
 
     def check(*keys: str) -> None:
         for key in keys:
             assert page_family(key) == {}, f"{key} is still cached"
-        assert list(OutboxEntry.objects.values_list("model", flat=True)) == []
+        assert unacknowledged_models() == []
 
     return check
 
@@ -137,11 +138,11 @@ def test_a_data_modifying_cte_that_returns_rows_is_delivered(odes, gone):
 
 
 def outbox_seen_by_another_connection() -> list[str]:
-    """What a relay would find: the delivery's own deletes must have committed."""
+    """What a relay would find left for it (unacknowledged), from a connection of its own."""
     seen = []
 
     def read():
-        seen.extend(OutboxEntry.objects.values_list("model", flat=True))
+        seen.extend(unacknowledged_models())
         connections.close_all()
 
     thread = threading.Thread(target=read)
@@ -162,6 +163,7 @@ def test_a_manual_transaction_is_delivered_after_commit_and_not_before(odes, gon
         still_cached("book:odes")
         connection.commit()
         assert outbox_seen_by_another_connection() == []
+        assert not driver_in_transaction(connection)  # the delivery's own read (PostgreSQL) is ended too
         gone("book:odes")
     finally:
         leave_manual_mode()
