@@ -17,6 +17,7 @@ from django.utils import timezone
 from .affected import related_field
 from .built_requests import built_request_host
 from .conf import Config, Rule, get_config
+from .edge.checks import check_edge_backend
 from .keys import KeyTemplate
 from .triggers import SUPPORTED_VENDORS, compare_triggers, silent_triggers
 
@@ -27,6 +28,7 @@ def check_cache_sync(app_configs: Sequence[AppConfig] | None = None, **kwargs: A
     errors = [Error(p.message, hint=p.hint or None, id=p.id) for p in config.problems]
     errors.extend(_check_cache(config.cache_alias))
     errors.extend(_check_base_url(config))
+    errors.extend(check_edge_backend(config))
     raw_rules = raw.get("RULES", {}) if isinstance(raw, dict) else {}
     for label in raw_rules if isinstance(raw_rules, dict) else ():
         if isinstance(label, str) and label.count(".") == 1:  # else reported by parse()

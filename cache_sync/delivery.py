@@ -27,6 +27,7 @@ from . import outbox, stats
 from .affected import AffectedKeys, affected_keys
 from .breaker import StoreUnavailable, breaker
 from .conf import Config, get_config
+from .edge.queue import queue_purges
 from .followed import follow_queries
 from .outbox import KEYS_LABEL, Followed
 from .replicas import invalidation_position
@@ -56,11 +57,15 @@ def deliver(changes: list[outbox.Change], using: str, followed: Followed | None 
     store = get_store(config.cache_alias)
     keys = affected.all_keys()
     sent = 0
+    edge: list[str] | None = [] if config.edge is not None and config.edge.backend else None  # the keys to purge there too
     position = invalidation_position(using)  # with read replicas, left in each family (replicas.py)
     at: _Position = {"position": position, "position_ttl_ms": int(config.timeout * 1000)} if position else {}
     while chunk := list(islice(keys, PIPELINE_CHUNK)):
         sent += store.invalidate(chunk, **at)
+        if edge is not None:
+            edge.extend(chunk)
     stats.count("invalidated_keys", sent)
+    affected.edge = edge or []
     return affected
 
 
@@ -119,7 +124,9 @@ def deliver_own_changes(using: str) -> None:
             if not changes:
                 break
             affected = deliver(changes, using, followed)
-            outbox.remove_of_this_writer(using, changes, labels)
+            with transaction.atomic(using=using):  # the edge's purges are queued with the removal
+                outbox.remove_of_this_writer(using, changes, labels)
+                queue_purges(using, affected.edge)
             announce(affected, using)
             if len(changes) < CLAIM_LIMIT:
                 break
@@ -144,6 +151,7 @@ def deliver_pending(using: str, limit: int = CLAIM_LIMIT, labels: Collection[str
         changes = outbox.claim_pending(using, limit, renderable_models() if labels is None else labels)
         affected = deliver(changes, using)
         outbox.remove(using, changes)
+        queue_purges(using, affected.edge)
     announce(affected, using)
     return len(changes)
 
@@ -161,8 +169,11 @@ def catch_up(using: str | None = None) -> None:
     for alias in [using] if using else outbox_aliases():
         try:
             while changes := outbox.pending_of_all_writers(alias, CLAIM_LIMIT, labels):
-                announce(deliver(changes, alias), alias)
-                outbox.remove(alias, changes)
+                affected = deliver(changes, alias)
+                with transaction.atomic(using=alias):
+                    outbox.remove(alias, changes)
+                    queue_purges(alias, affected.edge)
+                announce(affected, alias)
                 if len(changes) < CLAIM_LIMIT:
                     break
         except DatabaseError:

@@ -28,6 +28,7 @@ from . import stats
 from .breaker import StoreUnavailable, breaker
 from .conf import get_config
 from .delivery import catch_up
+from .edge.surrogate import add_surrogate_keys
 from .etags import not_modified, page_etag
 from .page_bytes import CACHE_HEADER, decode_page, encode_page, split_page
 from .replicas import FollowedFill
@@ -112,7 +113,7 @@ class PageRead:
         """The view's response: the page to finish (stored by `finish`, here or at the front door)."""
         self.view_ran = True
         self.shows_session = shows_session
-        return mark(response, "miss")
+        return mark(add_surrogate_keys(response, self.key), "miss")
 
     def finish(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         """Store the finished response under the lease if it is the view's page and may be stored,

@@ -31,6 +31,7 @@ from . import heartbeat, outbox, stats, waiters
 from .breaker import StoreUnavailable
 from .conf import Config, get_config
 from .delivery import deliver_pending, renderable_models
+from .edge.purger import purging
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +75,9 @@ def run(using: str, *, should_stop: Callable[[], bool] = lambda: False) -> None:
     """Deliver, then wait for more; until `should_stop()`. Never returns otherwise, never raises."""
     relay = _Relay(using, should_stop)
     try:
-        while not should_stop():
-            relay.round()
+        with purging(using, should_stop):  # the edge's purges, in a thread: a slow edge never delays Redis
+            while not should_stop():
+                relay.round()
     finally:
         relay.close_listener()
 

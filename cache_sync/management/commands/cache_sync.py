@@ -25,6 +25,8 @@ from cache_sync.api import invalidate_keys, keys_for
 from cache_sync.breaker import StoreUnavailable, breaker
 from cache_sync.conf import get_config
 from cache_sync.delivery import outbox_aliases, renderable_models
+from cache_sync.edge.purger import edge_backend, purge_pending
+from cache_sync.edge.transport import EdgeUnavailable
 from cache_sync.heartbeat import latest_heartbeat
 from cache_sync.page_bytes import decode_page
 from cache_sync.rebuild import UnbuildableVariant, find_page, rebuild_page, render_variant
@@ -169,6 +171,12 @@ class Command(BaseCommand):
             except StoreUnavailable as error:
                 raise CommandError(f"Redis unavailable, nothing delivered: {error}") from None
             self.stdout.write(self.style.SUCCESS(f"Delivered {delivered} change(s)."))
+            if backend := edge_backend():
+                try:
+                    purged = sum(purge_pending(alias, backend) for alias in aliases)
+                except EdgeUnavailable as error:
+                    raise CommandError(f"The edge did not take the purges, they stay queued: {error}") from None
+                self.stdout.write(self.style.SUCCESS(f"Purged {purged} key(s) from the edge."))
             return
         named = ", ".join(repr(alias) for alias in aliases)
         self.stdout.write(f"Relaying committed changes of {named} to Redis (Ctrl-C stops).")
