@@ -279,6 +279,8 @@ def _parse_edge(raw: object, problems: list[Problem]) -> EdgeSettings | None:
     if not header and backend:
         header = _backend_header(backend)
     if not header and not backend:
+        if "HEADER" in raw:
+            return None  # a wrong HEADER, reported above
         problems.append(
             Problem("cache_sync.E063", f"{where} names neither a BACKEND nor a HEADER.", "Example: {'HEADER': 'xkey'}.")
         )

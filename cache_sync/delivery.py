@@ -57,7 +57,8 @@ def deliver(changes: list[outbox.Change], using: str, followed: Followed | None 
     store = get_store(config.cache_alias)
     keys = affected.all_keys()
     sent = 0
-    edge: list[str] | None = [] if config.edge is not None and config.edge.backend else None  # the keys to purge there too
+    # The keys deleted, kept for the edge's purge when a backend is set.
+    edge: list[str] | None = [] if config.edge is not None and config.edge.backend else None
     position = invalidation_position(using)  # with read replicas, left in each family (replicas.py)
     at: _Position = {"position": position, "position_ttl_ms": int(config.timeout * 1000)} if position else {}
     while chunk := list(islice(keys, PIPELINE_CHUNK)):

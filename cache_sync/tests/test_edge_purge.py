@@ -176,3 +176,30 @@ def test_a_relay_killed_while_purging_leaves_the_purges_for_the_next(settings, o
         answering.stop()
     assert sorted(answering.purged_keys()) == ["book:odes", "shelf:poetry"]
     assert queued() == set()
+
+
+@pytest.mark.parametrize(
+    ("edge_option", "problem"),
+    [
+        ("not a dict", "cache_sync.E060"),
+        ({"HEADER": "xkey", "TYPO": 1}, "cache_sync.E060"),
+        ({"BACKEND": "no.such.Backend"}, "cache_sync.E061"),
+        ({"BACKEND": "cache_sync.conf.Config"}, "cache_sync.E061"),
+        ({"BACKEND": "cache_sync.edge.backends.Fastly", "OPTIONS": {"service_id": "s"}}, "cache_sync.E062"),
+        ({"BACKEND": "cache_sync.edge.backends.Varnish", "OPTIONS": {"urls": "http://one"}}, "cache_sync.E062"),
+        ({"HEADER": "two words"}, "cache_sync.E063"),
+        ({}, "cache_sync.E063"),
+    ],
+)
+def test_a_wrong_edge_setting_is_a_check_error_of_its_own(settings, edge_option, problem):
+    from cache_sync.checks import check_cache_sync
+
+    settings.CACHE_SYNC = {**settings.CACHE_SYNC, "EDGE": edge_option}
+    assert [error.id for error in check_cache_sync()] == [problem]
+
+
+def test_a_right_edge_setting_passes_the_checks(settings, edge):
+    from cache_sync.checks import check_cache_sync
+
+    edge_settings(settings, edge.url)
+    assert check_cache_sync() == []
