@@ -783,9 +783,12 @@ MUTANTS = [
         "delivery: the writer deletes its outbox entries before Redis has their invalidation",
         "delivery.py",
         "            affected = deliver(changes, using, followed)\n"
-        "            outbox.remove_of_this_writer(using, changes, labels)",
-        "            outbox.remove_of_this_writer(using, changes, labels)\n"
-        "            affected = deliver(changes, using, followed)",
+        "            with transaction.atomic(using=using):  # the edge's purges are queued with the removal\n"
+        "                outbox.remove_of_this_writer(using, changes, labels)\n",
+        "            with transaction.atomic(using=using):\n"
+        "                outbox.remove_of_this_writer(using, changes, labels)\n"
+        "            affected = deliver(changes, using, followed)\n"
+        "            if True:\n",
     ),
     Mutant(
         "delivery: a transaction's writes queue one delivery per statement",
@@ -900,6 +903,79 @@ MUTANTS = [
         "conf.py",
         "isinstance(networks, list | tuple) and all(_is_network(network) for network in networks)",
         "isinstance(networks, list | tuple)",
+    ),
+    Mutant(
+        "edge: a page names no surrogate key",
+        "page_read.py",
+        "mark(add_surrogate_keys(response, self.key), \"miss\")",
+        "mark(response, \"miss\")",
+    ),
+    Mutant(
+        "edge: the writer's delivery queues no purge",
+        "delivery.py",
+        "                outbox.remove_of_this_writer(using, changes, labels)\n"
+        "                queue_purges(using, affected.edge)",
+        "                outbox.remove_of_this_writer(using, changes, labels)",
+    ),
+    Mutant(
+        "edge: the relay's delivery queues no purge",
+        "delivery.py",
+        "        outbox.remove(using, changes)\n        queue_purges(using, affected.edge)",
+        "        outbox.remove(using, changes)",
+    ),
+    Mutant(
+        "edge: the relay runs no purger",
+        "relay.py",
+        "with purging(using, should_stop):",
+        "with contextlib.nullcontext():",
+    ),
+    Mutant(
+        "edge queue: a purge in flight forgets the key queued again by a later write",
+        "edge/queue.py",
+        "'(key = %s AND stamp = %s)'",
+        "'(key = %s AND (stamp = %s OR 1 = 1))'",
+    ),
+    Mutant(
+        "edge purger: keys are forgotten before the edge took them",
+        "edge/purger.py",
+        "        backend.purge([key for key, _stamp in rows])\n        queue.forget(using, rows)",
+        "        queue.forget(using, rows)\n        backend.purge([key for key, _stamp in rows])",
+    ),
+    Mutant(
+        "edge transport: a 5xx is not sent again",
+        "edge/transport.py",
+        "elif error.code < 500:",
+        "else:",
+    ),
+    Mutant(
+        "edge transport: a 429 is not sent again",
+        "edge/transport.py",
+        "if error.code == 429:",
+        "if error.code == 0:",
+    ),
+    Mutant(
+        "edge backends: Fastly's batches exceed its 256 keys",
+        "edge/backends.py",
+        'header = "Surrogate-Key"\n    batch = 256\n',
+        'header = "Surrogate-Key"\n    batch = 1000\n',
+    ),
+    Mutant(
+        "edge backends: Cloudflare's batches exceed its 100 tags",
+        "edge/backends.py",
+        "    batch = 100\n",
+        "    batch = 1000\n",
+    ),
+    Mutant(
+        "edge backends: Varnish's purge header exceeds its limit",
+        "edge/backends.py",
+        "if batch and size + len(key) + 1 > self.MAX_HEADER:",
+        "if False:",
+    ),
+    Mutant(
+        "conf: an EDGE HEADER that is no header name is accepted",
+        "conf.py",
+        "(header and not _HEADER_NAME.fullmatch(header))",
+        "False",
     ),
 ]  # fmt: skip
 

@@ -7,8 +7,8 @@ import urllib.request
 
 import pytest
 
-from tests.edge.behind_varnish import get, site_behind_varnish, varnish_edge
 from tests.factories import make_category, make_product
+from tools.harness.edge_site import get, site_behind_varnish, varnish_edge
 from tools.harness.errors import Unavailable
 from tools.harness.varnish import varnishd_binary
 

@@ -1,5 +1,10 @@
 """The site as `make run` serves it (gunicorn and the relay), behind a Varnish of its own with the
-project's VCL, purged by the relay (CACHE_SYNC_VARNISH_URLS): for the edge's tests and its benchmark."""
+project's VCL, purged by the relay (CACHE_SYNC_VARNISH_URLS): for the edge's tests and its benchmark.
+
+    with site_behind_varnish(env, logs) as running:
+        get(running.site + "/products/x/").headers["xkey"]   # product:x
+        get(running.edge + "/products/x/").headers["x-edge"]  # miss, then hit
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from tools.harness.ports import quiet_port
 from tools.harness.varnish import VarnishServer
 
 ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 60.0
 
 
 @dataclass
@@ -48,10 +54,12 @@ class SiteBehindVarnish:
 
 
 @contextlib.contextmanager
-def site_behind_varnish(env: dict[str, str], logs: Path) -> Iterator[SiteBehindVarnish]:
-    """Raises harness.errors.Unavailable when varnishd (or vmod xkey) is not installed."""
+def site_behind_varnish(
+    env: dict[str, str], logs: Path, *, varnish_port: int | None = None
+) -> Iterator[SiteBehindVarnish]:
+    """`env`: the site's (its database, its Redis). Raises errors.Unavailable without varnishd or vmod xkey."""
     site_port = quiet_port()
-    varnish = VarnishServer(backend_port=site_port)
+    varnish = VarnishServer(backend_port=site_port, port=varnish_port)
     env = {**env, "CACHE_SYNC_VARNISH_URLS": varnish.url}
     processes: list[subprocess.Popen[bytes]] = []
     with contextlib.ExitStack() as stack_of_exits:
@@ -63,7 +71,7 @@ def site_behind_varnish(env: dict[str, str], logs: Path) -> Iterator[SiteBehindV
             processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
         stack_of_exits.callback(_stop, processes)
         site = f"http://127.0.0.1:{site_port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
                 get(site + "/", timeout=5)
