@@ -72,7 +72,8 @@ class EdgeSettings:
     """CACHE_SYNC["EDGE"]: who purges the edge (edge/backends.py), and the header naming a page's keys."""
 
     backend: str = ""  # dotted path of an EdgeBackend; "" names keys in the header and purges nothing
-    options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    # Left out of the hash (a Config is a cache key on PostgreSQL's delivery path); lists inside.
+    options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     header: str = ""
 
 

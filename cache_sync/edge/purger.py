@@ -95,7 +95,12 @@ def run(using: str, should_stop: Callable[[], bool]) -> None:
 @contextlib.contextmanager
 def purging(using: str, should_stop: Callable[[], bool]) -> Iterator[None]:
     """The purger in a thread for as long as the block runs (the relay's), when an edge backend is set."""
-    if edge_backend() is None:
+    try:
+        backend = edge_backend()
+    except Exception:  # the relay never stops for it: its Redis delivery goes on, the purges wait queued
+        logger.exception("CACHE_SYNC['EDGE'] names a backend that cannot be made (checks E061, E062): no purges")
+        backend = None
+    if backend is None:
         yield
         return
     stop = threading.Event()

@@ -203,3 +203,14 @@ def test_a_right_edge_setting_passes_the_checks(settings, edge):
 
     edge_settings(settings, edge.url)
     assert check_cache_sync() == []
+
+
+def test_a_backend_that_cannot_be_made_stops_no_relay(settings, odes, caplog):
+    settings.CACHE_SYNC = {
+        **settings.CACHE_SYNC,
+        "EDGE": {"BACKEND": "cache_sync.edge.backends.Fastly", "OPTIONS": {"service_id": "s"}},
+    }
+    with RunningRelay():
+        Book.objects.filter(pk=odes.pk).update(title="New Odes")
+        eventually(lambda: queued() == {"book:odes", "shelf:poetry"}, "queued for when the backend is fixed")
+    assert "cannot be made" in caplog.text
