@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from django.db import connections
 from django.utils.module_loading import import_string
 
-from .. import waiters
+from .. import stats, waiters
 from ..conf import EdgeSettings, get_config
 from . import queue
 from .backends import EdgeBackend
@@ -53,6 +53,7 @@ def purge_pending(using: str, backend: EdgeBackend) -> int:
     while rows := queue.pending(using, READ_LIMIT):
         backend.purge([key for key, _stamp in rows])
         queue.forget(using, rows)
+        stats.count("edge_purged_keys", len(rows))
         purged += len(rows)
         if len(rows) < READ_LIMIT:
             break
@@ -78,6 +79,7 @@ def run(using: str, should_stop: Callable[[], bool]) -> None:
                 waiter()
                 continue
             except EdgeUnavailable as error:
+                stats.count("edge_error")
                 if not failing:
                     logger.warning("Edge purges left queued, retrying: %s", error)
             except Exception:

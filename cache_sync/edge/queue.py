@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from django.db import connections
+from django.utils import timezone
 
 from ..trigger_sql import NOTIFY_CHANNEL
 from .surrogate import surrogate_key
@@ -60,8 +62,13 @@ def forget(using: str, purged: list[tuple[str, int]]) -> None:
             )
 
 
-def count(using: str) -> int:
+def backlog(using: str) -> tuple[int, datetime | None]:
+    """How many keys wait, and since when the oldest (for /metrics)."""
     with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {TABLE}")
-        found: int = cursor.fetchone()[0]
-        return found
+        cursor.execute(f"SELECT COUNT(*), MIN(queued_at) FROM {TABLE}")
+        waiting, oldest = cursor.fetchone()
+    if isinstance(oldest, str):  # SQLite returns an aggregate's datetime as text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and timezone.is_naive(oldest):
+        oldest = timezone.make_aware(oldest, UTC)
+    return int(waiting), oldest
