@@ -27,7 +27,7 @@ from . import outbox, stats
 from .affected import AffectedKeys, affected_keys
 from .breaker import StoreUnavailable, breaker
 from .conf import Config, get_config
-from .edge.queue import queue_purges
+from .edge.queue import purges_queued_with, queue_purges
 from .followed import follow_queries
 from .outbox import KEYS_LABEL, Followed
 from .replicas import invalidation_position
@@ -125,9 +125,8 @@ def deliver_own_changes(using: str) -> None:
             if not changes:
                 break
             affected = deliver(changes, using, followed)
-            with transaction.atomic(using=using):  # the edge's purges are queued with the removal
+            with purges_queued_with(using, affected.edge):
                 outbox.remove_of_this_writer(using, changes, labels)
-                queue_purges(using, affected.edge)
             announce(affected, using)
             if len(changes) < CLAIM_LIMIT:
                 break
@@ -171,9 +170,8 @@ def catch_up(using: str | None = None) -> None:
         try:
             while changes := outbox.pending_of_all_writers(alias, CLAIM_LIMIT, labels):
                 affected = deliver(changes, alias)
-                with transaction.atomic(using=alias):
+                with purges_queued_with(alias, affected.edge):
                     outbox.remove(alias, changes)
-                    queue_purges(alias, affected.edge)
                 announce(affected, alias)
                 if len(changes) < CLAIM_LIMIT:
                     break

@@ -783,12 +783,10 @@ MUTANTS = [
         "delivery: the writer deletes its outbox entries before Redis has their invalidation",
         "delivery.py",
         "            affected = deliver(changes, using, followed)\n"
-        "            with transaction.atomic(using=using):  # the edge's purges are queued with the removal\n"
+        "            with purges_queued_with(using, affected.edge):\n"
         "                outbox.remove_of_this_writer(using, changes, labels)\n",
-        "            with transaction.atomic(using=using):\n"
-        "                outbox.remove_of_this_writer(using, changes, labels)\n"
-        "            affected = deliver(changes, using, followed)\n"
-        "            if True:\n",
+        "            outbox.remove_of_this_writer(using, changes, labels)\n"
+        "            affected = deliver(changes, using, followed)\n",
     ),
     Mutant(
         "delivery: a transaction's writes queue one delivery per statement",
@@ -913,8 +911,9 @@ MUTANTS = [
     Mutant(
         "edge: the writer's delivery queues no purge",
         "delivery.py",
-        "                outbox.remove_of_this_writer(using, changes, labels)\n"
-        "                queue_purges(using, affected.edge)",
+        "            with purges_queued_with(using, affected.edge):\n"
+        "                outbox.remove_of_this_writer(using, changes, labels)",
+        "            with purges_queued_with(using, []):\n"
         "                outbox.remove_of_this_writer(using, changes, labels)",
     ),
     Mutant(

@@ -9,11 +9,12 @@ its key's purge is in flight keeps a row, and is purged once more.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from django.db import connections
+from django.db import connections, transaction
 from django.utils import timezone
 
 from ..trigger_sql import NOTIFY_CHANNEL
@@ -21,6 +22,18 @@ from .surrogate import surrogate_key
 
 TABLE = "cache_sync_edge_purge"
 ROWS_PER_STATEMENT = 400  # two parameters a row: far under SQLite's and PostgreSQL's limits
+
+
+@contextlib.contextmanager
+def purges_queued_with(using: str, keys: list[str]) -> Iterator[None]:
+    """The block (the removal of delivered outbox entries) and the queueing of `keys`, in one transaction;
+    without keys, the block alone (no transaction of its own: a write without an edge pays nothing)."""
+    if not keys:
+        yield
+        return
+    with transaction.atomic(using=using):
+        yield
+        queue_purges(using, keys)
 
 
 def queue_purges(using: str, keys: Iterable[str]) -> int:
