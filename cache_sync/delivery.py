@@ -7,7 +7,8 @@ wrote, renders their keys from the database as it is now, deletes the families
 in one pipeline, and only then removes the entries. Whatever fails on the way
 (Redis away, the process killed, an on-commit chain broken before it) leaves
 the entries for the relay: delivery is at least once, and deleting a family twice
-is harmless.
+is harmless. With an edge (CACHE_SYNC["EDGE"]), the removal also queues the purge of
+every key deleted, in the same transaction (edge/queue.py).
 """
 
 from __future__ import annotations
