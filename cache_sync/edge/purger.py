@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator
 from django.db import connections
 from django.utils.module_loading import import_string
 
-from .. import stats, waiters
 from ..conf import EdgeSettings, get_config
+from ..delivery import waiters
+from ..store import stats
 from . import queue
 from .backends import EdgeBackend
 from .transport import EdgeUnavailable

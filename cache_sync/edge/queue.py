@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from django.db import connections, transaction
 from django.utils import timezone
 
-from ..trigger_sql import NOTIFY_CHANNEL
+from ..capture.trigger_sql import NOTIFY_CHANNEL
 from .surrogate import surrogate_key
 
 TABLE = "cache_sync_edge_purge"

@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 
-from cache_sync import delivery
 from cache_sync.conf import get_config
+from cache_sync.delivery import delivery
 from cache_sync.edge import queue, transport
 from cache_sync.edge.surrogate import MAX_LENGTH, surrogate_key
 from cache_sync.tests import factories
