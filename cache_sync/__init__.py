@@ -18,6 +18,7 @@ __all__ = [
     "keys_invalidated",
     "register_table_triggers",
     "suspended",
+    "table_trigger",
 ]
 
 _HOMES = {
@@ -27,6 +28,7 @@ _HOMES = {
     "keys_for": "cache_sync.api",
     "suspended": "cache_sync.api",
     "register_table_triggers": "cache_sync.capture.schema_hooks",
+    "table_trigger": "cache_sync.capture.trigger_ddl",
     "keys_invalidated": "cache_sync.signals",
     "key_rebuilt": "cache_sync.signals",
 }
@@ -34,6 +36,7 @@ _HOMES = {
 if TYPE_CHECKING:
     from .api import invalidate_keys, invalidate_objects, keys_for, suspended
     from .capture.schema_hooks import register_table_triggers
+    from .capture.trigger_ddl import table_trigger
     from .pages.decorator import cached_page
     from .signals import key_rebuilt, keys_invalidated
 

@@ -57,14 +57,14 @@ def check_triggers(
             )
             continue
         diff = compare_triggers(alias, config)
-        if diff.missing or diff.stale:
-            tables = sorted({t.table for t in diff.missing} | {table for _name, table in diff.stale})
+        if not diff.matches:
+            tables = sorted({t.table for t in diff.to_install} | {found.table for found in diff.orphaned})
             errors.append(
                 Error(
                     f"The change-recording triggers of CACHE_SYNC['RULES'] are missing or out of date on "
                     f"database {alias!r} ({diff.describe()}; tables {', '.join(tables)}): "
                     "writes there are not invalidated.",
-                    hint=f"Run: python manage.py cache_sync install-triggers --database {alias}",
+                    hint=f"Run: python manage.py cache_sync triggers install --database {alias}",
                     id="cache_sync.E020",
                 )
             )

@@ -300,10 +300,69 @@ MUTANTS = [
         database="postgresql",
     ),
     Mutant(
-        "triggers: a trigger installed with other SQL counts as missing, not outdated",
+        "triggers: a trigger installed with other SQL counts as current (names compared, not the hash beside them)",
         "capture/triggers.py",
-        "        return tuple(t for t in self.missing if _stem(t.name) in stale)",
-        "        return ()",
+        "        current=tuple(t for t in wanted if t.name in installed and installed[t.name].hash == t.hash),\n"
+        "        outdated=tuple(t for t in wanted if t.name in installed and installed[t.name].hash != t.hash),",
+        "        current=tuple(t for t in wanted if t.name in installed),\n        outdated=(),",
+    ),
+    Mutant(
+        "triggers: install drops the old triggers and creates the new ones in separate transactions (a write between "
+        "them is not recorded)",
+        "capture/triggers.py",
+        "    connection = connections[using]\n"
+        "    with transaction.atomic(using=using), connection.cursor() as cursor:\n"
+        "        for found in diff.orphaned:",
+        "    connection = connections[using]\n"
+        "    with connection.cursor() as cursor:\n"
+        "        for found in diff.orphaned:",
+    ),
+    Mutant(
+        "triggers: prune drops the triggers the rules want too",
+        "capture/triggers.py",
+        "    orphaned = compare_triggers(using, config).orphaned",
+        "    orphaned = tuple(installed_triggers(using).values())",
+    ),
+    Mutant(
+        "trigger_ddl: another owner's triggers are taken for cache_sync's (prune drops them)",
+        "capture/trigger_ddl.py",
+        '    like = f"{owner}_".replace("_", "\\\\_") + "%"',
+        '    like = "%"',
+    ),
+    Mutant(
+        "triggers: PostgreSQL's triggers record a suspended transaction's writes (no WHEN on the setting)",
+        "capture/trigger_sql.py",
+        '            level=f"STATEMENT WHEN ({NOT_SUSPENDED})",',
+        '            level="STATEMENT",',
+        database="postgresql",
+    ),
+    Mutant(
+        "api: suspended() leaves the setting on after its block (later writes of its transaction go unrecorded)",
+        "api.py",
+        '        cursor.execute("SELECT set_config(%s, %s, true)", [SUSPENDED, previous])',
+        "        pass",
+        database="postgresql",
+    ),
+    Mutant(
+        "api: a nested suspended() ends its outer block's suspension",
+        "api.py",
+        '        previous = cursor.fetchone()[0] or ""',
+        '        previous = ""',
+        database="postgresql",
+    ),
+    Mutant(
+        "api: suspended() sets the setting for the session (it outlives the block's transaction)",
+        "api.py",
+        """        cursor.execute("SELECT set_config(%s, 'on', true)", [SUSPENDED])""",
+        """        cursor.execute("SELECT set_config(%s, 'on', false)", [SUSPENDED])""",
+        database="postgresql",
+    ),
+    Mutant(
+        "api: invalidate_keys() inside suspended() records its keys",
+        "api.py",
+        "    if keys and not delivery_suspended(using):",
+        "    if keys:",
+        database="postgresql",  # SQLite's block drops every entry of its transaction anyway
     ),
     Mutant(
         "triggers: the UPDATE trigger keeps a nested-loop plan made for one row (quadratic in a warmed process)",
@@ -797,8 +856,9 @@ MUTANTS = [
     Mutant(
         "api: suspended() leaves its block's entries for the relay",
         "api.py",
-        "        outbox.discard_of_this_writer_after(using, start)",
+        "        outbox.discard_after(using, start)",
         "        pass",
+        database="sqlite",  # PostgreSQL's triggers record none
     ),
     Mutant(
         "receivers: the statement hook is appended to execute_wrappers (an execute_wrapper() block pops it)",
@@ -873,13 +933,6 @@ MUTANTS = [
         "capture/outbox.py",
         'f"DELETE FROM {OUTBOX_TABLE} WHERE {mine} {of_models} AND id <= %s"',
         'f"DELETE FROM {OUTBOX_TABLE} WHERE {of_models} AND id <= %s"',
-        database="postgresql",
-    ),
-    Mutant(
-        "outbox: suspended() drops the entries other writers committed during its block",
-        "capture/outbox.py",
-        'cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE {mine} id > %s", [start])',
-        'cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE id > %s", [start])',
         database="postgresql",
     ),
     Mutant(

@@ -23,6 +23,7 @@ def test_the_public_api_is_what_all_names():
             "keys_invalidated",
             "register_table_triggers",
             "suspended",
+            "table_trigger",
         ]
     )
     for name in cache_sync.__all__:

@@ -114,11 +114,11 @@ def _drop_trigger(name: str, table: str) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_missing_trigger_fails_the_database_check_until_installed():
     call_command("check", "--database", "default")
-    name, table = sorted(installed_triggers("default").items())[0]
-    _drop_trigger(name, table)
-    with pytest.raises(SystemCheckError, match=r"cache_sync\.E020.*, 0 outdated, 1 missing; tables " + table):
+    name, found = sorted(installed_triggers("default").items())[0]
+    _drop_trigger(name, found.table)
+    with pytest.raises(SystemCheckError, match=r"cache_sync\.E020.*, 0 outdated, 1 missing, 0 orphaned; tables "):
         call_command("check", "--database", "default")
-    call_command("cache_sync", "install-triggers", stdout=StringIO())
+    call_command("cache_sync", "triggers", "install", stdout=StringIO())
     call_command("check", "--database", "default")
 
 
@@ -128,11 +128,16 @@ def test_a_changed_rule_makes_the_triggers_out_of_date():
     changed["RULES"]["testapp.Book"] = {**changed["RULES"]["testapp.Book"], "fields": ["times_opened"]}
     try:
         with override_settings(CACHE_SYNC=changed):
-            with pytest.raises(SystemCheckError, match=r"cache_sync\.E020.* 1 outdated, 0 missing"):
+            with pytest.raises(SystemCheckError, match=r"cache_sync\.E020.* 1 outdated, 0 missing, 0 orphaned"):
                 call_command("check", "--database", "default")
+            before = installed_triggers("default")
             diff = install_triggers("default")
-            assert {t.table for t in diff.missing} == {"testapp_book"}
-            assert {table for _name, table in diff.stale} == {"testapp_book"}
+            assert [(t.table, t.event) for t in diff.outdated] == [("testapp_book", "update")]
+            assert (diff.missing, diff.orphaned) == ((), ())
+            # Replaced under its name: the name stays, the hash beside it changes.
+            after = installed_triggers("default")
+            assert sorted(after) == sorted(before)
+            assert after[diff.outdated[0].name].hash == diff.outdated[0].hash != before[diff.outdated[0].name].hash
             call_command("check", "--database", "default")
     finally:
         install_triggers("default")
