@@ -17,6 +17,7 @@ from django.utils import timezone
 from .capture.triggers import SUPPORTED_VENDORS, compare_triggers, silent_triggers
 from .conf import Config, Rule, get_config
 from .delivery.affected import related_field
+from .edge.checks import check_edge_backend
 from .keys import KeyTemplate
 from .pages.built_requests import built_request_host
 
@@ -28,6 +29,7 @@ def check_cache_sync(app_configs: Sequence[AppConfig] | None = None, **kwargs: A
     errors.extend(_check_cache(config.cache_alias))
     errors.extend(_check_base_url(config))
     errors.extend(_check_visitor_rule(config))
+    errors.extend(check_edge_backend(config))
     raw_rules = raw.get("RULES", {}) if isinstance(raw, dict) else {}
     for label in raw_rules if isinstance(raw_rules, dict) else ():
         if isinstance(label, str) and label.count(".") == 1:  # else reported by parse()

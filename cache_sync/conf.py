@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -39,7 +41,10 @@ OPTIONS = (
     "AUDIT_CHECK",
     "AUDIT_IGNORE",
     "FRESHNESS_WITHIN_MS",
+    "EDGE",
 )
+EDGE_OPTIONS = ("BACKEND", "OPTIONS", "HEADER")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP token (RFC 9110 5.6.2)
 RULE_OPTIONS = ("action", "keys", "related", "fields")
 
 
@@ -61,6 +66,16 @@ class Rule:
     @property
     def rebuilds(self) -> bool:
         return self.action == "rebuild"
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """CACHE_SYNC["EDGE"]: who purges the edge (edge/backends.py), and the header naming a page's keys."""
+
+    backend: str = ""  # dotted path of an EdgeBackend; "" names keys in the header and purges nothing
+    # Left out of the hash (a Config is a cache key on PostgreSQL's delivery path); lists inside.
+    options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    header: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,7 @@ class Config:
     audit_check: bool | None = None  # run the rule audit as system check W040: None means when DEBUG
     audit_ignore: tuple[str, ...] = ()  # "app_label.Model" or "app_label.Model.field" reads the audit accepts
     freshness_within_ms: float = 1000.0  # the monitor's "fresh within X ms"
+    edge: EdgeSettings | None = None  # a CDN or Varnish in front (edge/): None when there is none
     problems: tuple[Problem, ...] = field(default=())
 
     @property
@@ -133,6 +149,7 @@ def parse(raw: object) -> Config:
         "read_your_writes": raw.get("READ_YOUR_WRITES", 60.0),
     }
     values["replicas"] = _parse_replicas(raw.get("REPLICAS", {}), problems)
+    values["edge"] = _parse_edge(raw.get("EDGE"), problems)
     values.update(_parse_outside(raw, problems))
     if not isinstance(values["user_fields"], list | tuple) or not all(
         isinstance(name, str) for name in values["user_fields"]
@@ -247,6 +264,53 @@ def _parse_outside(raw: dict[str, object], problems: list[Problem]) -> dict[str,
             )
         )
     return values
+
+
+def _parse_edge(raw: object, problems: list[Problem]) -> EdgeSettings | None:
+    """CACHE_SYNC["EDGE"]; the backend is imported by the check (E062, E063) and the purger, not here."""
+    if raw is None:
+        return None
+    where = "CACHE_SYNC['EDGE']"
+    if not isinstance(raw, dict):
+        problems.append(Problem("cache_sync.E061", f"{where} must be a dict.", _one_of(EDGE_OPTIONS)))
+        return None
+    for name in raw.keys() - set(EDGE_OPTIONS):
+        problems.append(Problem("cache_sync.E061", f"{where} has an unknown option {name!r}.", _one_of(EDGE_OPTIONS)))
+    backend = raw.get("BACKEND", "")
+    if not isinstance(backend, str):
+        problems.append(Problem("cache_sync.E062", f"{where}['BACKEND'] must be a dotted path, not {backend!r}."))
+        backend = ""
+    options = raw.get("OPTIONS", {})
+    if not isinstance(options, dict) or not all(isinstance(name, str) for name in options):
+        problems.append(Problem("cache_sync.E063", f"{where}['OPTIONS'] must be a dict of keyword arguments."))
+        options = {}
+    header = raw.get("HEADER", "")
+    if not isinstance(header, str) or (header and not _HEADER_NAME.fullmatch(header)):
+        problems.append(
+            Problem("cache_sync.E064", f"{where}['HEADER'] must be a header name such as 'xkey', not {header!r}.")
+        )
+        header = ""
+    if not header and backend:
+        header = _backend_header(backend)
+    if not header and not backend:
+        if "HEADER" in raw:
+            return None  # a wrong HEADER, reported above
+        problems.append(
+            Problem("cache_sync.E064", f"{where} names neither a BACKEND nor a HEADER.", "Example: {'HEADER': 'xkey'}.")
+        )
+        return None
+    return EdgeSettings(backend, MappingProxyType(dict(options)), header)
+
+
+def _backend_header(path: str) -> str:
+    """The header the backend's edge reads keys from (its class's `header`); "" if it does not import."""
+    from django.utils.module_loading import import_string
+
+    try:
+        header = getattr(import_string(path), "header", "")
+    except Exception:  # a module that fails to import, whatever it raises: parsing never raises
+        return ""  # reported by check E062
+    return header if isinstance(header, str) and _HEADER_NAME.fullmatch(header) else ""
 
 
 def _is_network(text: object) -> bool:

@@ -57,3 +57,22 @@ class RelayHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.relay} at {self.beat_at}"
+
+
+class EdgePurge(models.Model):
+    """A surrogate key the edge must purge: written with the removal of the outbox entries whose
+    delivery deleted its family from Redis, in the same transaction; deleted once the edge took it.
+
+    One row per key: a key queued again while a purge of it is under way gets a new `stamp`, and the
+    purger deletes only the stamp it sent, so the later write's purge is never lost (edge/queue.py).
+    """
+
+    key = models.CharField(max_length=200, primary_key=True)  # a surrogate key (edge/surrogate.py)
+    stamp = models.BigIntegerField()
+    queued_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "cache_sync_edge_purge"
+
+    def __str__(self) -> str:
+        return self.key

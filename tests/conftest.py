@@ -16,7 +16,7 @@ from tools.harness.pytest_cache import (  # noqa: F401  (fixtures)
     redis_round_trips,
     site_env,
 )
-from tools.harness.pytest_servers import own_redis  # noqa: F401  (fixture)
+from tools.harness.pytest_servers import own_redis, varnish_in_front  # noqa: F401  (fixtures)
 
 TEST_REDIS_DB = int(os.environ.get("REDIS_TEST_DB", "15"))
 

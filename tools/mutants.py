@@ -845,7 +845,8 @@ MUTANTS = [
         "            if acknowledging:\n"
         "                acks.note_acknowledged(using, ids)\n"
         "            else:\n"
-        "                outbox.remove_of_this_writer(using, changes, labels)",
+        "                with purges_queued_with(using, affected.edge):\n"
+        "                    outbox.remove_of_this_writer(using, changes, labels)",
         "            if not acknowledging:\n"
         "                outbox.remove_of_this_writer(using, changes, labels)\n"
         "            affected = deliver(changes, using, followed, acknowledge=ids)\n"
@@ -1114,6 +1115,86 @@ MUTANTS = [
         "delivery/acks.py",
         '    where = "|".join(str(settings.get(part) or "") for part in ("ENGINE", "HOST", "PORT", "NAME"))',
         '    where = ""',
+    ),
+    Mutant(
+        "edge: a page names no surrogate key",
+        "pages/page_read.py",
+        "mark(add_surrogate_keys(response, self.key), \"miss\")",
+        "mark(response, \"miss\")",
+    ),
+    Mutant(
+        "edge: the writer's delivery queues no purge",
+        "delivery/delivery.py",
+        "                with purges_queued_with(using, affected.edge):\n"
+        "                    outbox.remove_of_this_writer(using, changes, labels)",
+        "                with purges_queued_with(using, []):\n"
+        "                    outbox.remove_of_this_writer(using, changes, labels)",
+    ),
+    Mutant(
+        "edge: the relay's delivery queues no purge",
+        "delivery/delivery.py",
+        "        outbox.remove(using, changes)\n        queue_purges(using, affected.edge)",
+        "        outbox.remove(using, changes)",
+    ),
+    Mutant(
+        "edge: the relay runs no purger",
+        "delivery/relay.py",
+        "with purging(using, should_stop):",
+        "with contextlib.nullcontext():",
+    ),
+    Mutant(
+        "edge queue: a purge in flight forgets the key queued again by a later write",
+        "edge/queue.py",
+        "'(key = %s AND stamp = %s)'",
+        "'(key = %s AND (stamp = %s OR 1 = 1))'",
+    ),
+    Mutant(
+        "edge purger: keys are forgotten before the edge took them",
+        "edge/purger.py",
+        "        backend.purge([key for key, _stamp in rows])\n        queue.forget(using, rows)",
+        "        queue.forget(using, rows)\n        backend.purge([key for key, _stamp in rows])",
+    ),
+    Mutant(
+        "edge transport: a 5xx is not sent again",
+        "edge/transport.py",
+        "elif error.code < 500:",
+        "else:",
+    ),
+    Mutant(
+        "edge transport: a 429 is not sent again",
+        "edge/transport.py",
+        "if error.code == 429:",
+        "if error.code == 0:",
+    ),
+    Mutant(
+        "edge backends: Fastly's batches exceed its 256 keys",
+        "edge/backends.py",
+        'header = "Surrogate-Key"\n    batch = 256\n',
+        'header = "Surrogate-Key"\n    batch = 1000\n',
+    ),
+    Mutant(
+        "edge backends: Cloudflare's batches exceed its 100 tags",
+        "edge/backends.py",
+        "    batch = 100\n",
+        "    batch = 1000\n",
+    ),
+    Mutant(
+        "edge backends: Varnish's purge header exceeds its limit",
+        "edge/backends.py",
+        "if batch and size + len(key) + 1 > self.MAX_HEADER:",
+        "if False:",
+    ),
+    Mutant(
+        "conf: an EDGE HEADER that is no header name is accepted",
+        "conf.py",
+        "(header and not _HEADER_NAME.fullmatch(header))",
+        "False",
+    ),
+    Mutant(
+        "delivery: a writer acknowledges in Redis while an edge backend is set (its purges then queued nowhere)",
+        "delivery/delivery.py",
+        "    if config.edge is not None and config.edge.backend:\n        return False\n",
+        "",
     ),
 ]  # fmt: skip
 

@@ -174,7 +174,15 @@ CACHE_SYNC = {
     # The profile shows `version` (its X-Data-Version), which a login raises too; refilling every
     # profile on each login is what `fields` spares, so the rule audit accepts that read.
     "AUDIT_IGNORE": ["accounts.User.version"],
+    # Every cached page names its key in `xkey` (Varnish's vmod xkey); with CACHE_SYNC_VARNISH_URLS
+    # (comma-separated, e.g. http://127.0.0.1:6081), the relay purges those Varnish servers by key.
+    "EDGE": {"HEADER": "xkey"},
 }
+if os.environ.get("CACHE_SYNC_VARNISH_URLS"):
+    CACHE_SYNC["EDGE"] = {
+        "BACKEND": "cache_sync.edge.backends.Varnish",
+        "OPTIONS": {"urls": [url.strip() for url in os.environ["CACHE_SYNC_VARNISH_URLS"].split(",") if url.strip()]},
+    }
 
 # The proxies whose X-Forwarded-For the rate limits believe (addresses or CIDR networks); empty: none.
 TRUSTED_PROXIES = parse_trusted_proxies(os.environ.get("DJANGO_TRUSTED_PROXIES", ""))

@@ -33,6 +33,7 @@ class AffectedKeys:
     keys: dict[str, None] = field(default_factory=dict)  # the changed rows' own keys, ordered, unique
     rebuild: dict[str, None] = field(default_factory=dict)  # those whose rule says "rebuild"
     fan_out: list[Iterator[str]] = field(default_factory=list)  # related objects' keys, streamed
+    edge: list[str] = field(default_factory=list)  # the keys deleted, kept for the edge's purge (delivery.py)
 
     def add(self, keys: Iterable[str], rebuild: bool = False) -> None:
         for key in keys:

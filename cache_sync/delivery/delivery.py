@@ -10,7 +10,8 @@ Cluster, which cannot order that pipeline, the writer deletes them itself
 afterwards). Whatever fails on the way
 (Redis away, the process killed, an on-commit chain broken before it) leaves
 the entries for the relay: delivery is at least once, and deleting a family twice
-is harmless.
+is harmless. With an edge (CACHE_SYNC["EDGE"]), the removal also queues the purge of
+every key deleted, in the same transaction (edge/queue.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..capture import outbox
 from ..capture.followed import follow_queries
 from ..capture.outbox import KEYS_LABEL, Followed
 from ..conf import Config, get_config
+from ..edge.queue import purges_queued_with, queue_purges
 from ..replicas import invalidation_position
 from ..signals import keys_invalidated
 from ..store import stats
@@ -72,21 +74,33 @@ def deliver(
     name = acks.acknowledgements_key(store, using)
     keys = affected.all_keys()
     sent = 0
+    # The keys deleted, kept for the edge's purge when a backend is set.
+    edge: list[str] | None = [] if config.edge is not None and config.edge.backend else None
     position = invalidation_position(using)  # with read replicas, left in each family (replicas.py)
     at: _Position = {"position": position, "position_ttl_ms": int(config.timeout * 1000)} if position else {}
     chunk = list(islice(keys, PIPELINE_CHUNK))
     while following := list(islice(keys, PIPELINE_CHUNK)):
         sent += store.invalidate(chunk, **at)
+        if edge is not None:
+            edge.extend(chunk)
         chunk = following
     # The last round trip acknowledges, after every family of this delivery.
     acknowledgement = (name, acknowledge) if acknowledge else None
     sent += store.invalidate(chunk, **at, acknowledge=acknowledgement, forget=(name, forget) if forget else None)
+    if edge is not None:
+        edge.extend(chunk)
     stats.count("invalidated_keys", sent)
+    affected.edge = edge or []
     return affected
 
 
 def _acknowledging(config: Config) -> bool:
-    """Whether writers acknowledge in Redis (else they delete their entries themselves, as on a cluster)."""
+    """Whether writers acknowledge in Redis (else they delete their entries themselves, as on a cluster).
+
+    Not with an edge backend: its purges are queued in the transaction that deletes the entries, so
+    a writer that acknowledged instead and died before queueing them would leave no purge behind."""
+    if config.edge is not None and config.edge.backend:
+        return False
     return config.invalidates and get_store(config.cache_alias).acknowledges_with_invalidation
 
 
@@ -162,7 +176,8 @@ def deliver_own_changes(using: str) -> None:
             if acknowledging:
                 acks.note_acknowledged(using, ids)
             else:
-                outbox.remove_of_this_writer(using, changes, labels)
+                with purges_queued_with(using, affected.edge):
+                    outbox.remove_of_this_writer(using, changes, labels)
             announce(affected, using)
             if len(changes) < CLAIM_LIMIT:
                 break
@@ -188,6 +203,7 @@ def deliver_pending(using: str, limit: int = CLAIM_LIMIT, labels: Collection[str
         changes = outbox.claim_pending(using, limit, renderable_models() if labels is None else labels)
         affected = deliver_unacknowledged(changes, using)
         outbox.remove(using, changes)
+        queue_purges(using, affected.edge)
     announce(affected, using)
     return len(changes)
 
@@ -205,8 +221,10 @@ def catch_up(using: str | None = None) -> None:
     for alias in [using] if using else outbox_aliases():
         try:
             while changes := outbox.pending_of_all_writers(alias, CLAIM_LIMIT, labels):
-                announce(deliver_unacknowledged(changes, alias), alias)
-                outbox.remove(alias, changes)
+                affected = deliver_unacknowledged(changes, alias)
+                with purges_queued_with(alias, affected.edge):
+                    outbox.remove(alias, changes)
+                announce(affected, alias)
                 if len(changes) < CLAIM_LIMIT:
                     break
         except DatabaseError:

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from ..capture import outbox
 from ..conf import Config, get_config
+from ..edge.purger import purging
 from ..store import stats
 from ..store.breaker import StoreUnavailable
 from . import acks, heartbeat, waiters
@@ -76,8 +77,9 @@ def run(using: str, *, should_stop: Callable[[], bool] = lambda: False) -> None:
     """Deliver, then wait for more; until `should_stop()`. Never returns otherwise, never raises."""
     relay = _Relay(using, should_stop)
     try:
-        while not should_stop():
-            relay.round()
+        with purging(using, should_stop):  # the edge's purges, in a thread: a slow edge never delays Redis
+            while not should_stop():
+                relay.round()
     finally:
         relay.close_listener()
 

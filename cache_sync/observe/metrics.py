@@ -29,6 +29,7 @@ from ..capture import outbox
 from ..conf import get_config
 from ..delivery.delivery import outbox_aliases, renderable_models
 from ..delivery.heartbeat import latest_heartbeat
+from ..edge import queue as edge_queue
 from ..store import stats
 from ..store.breaker import StoreUnavailable, breaker
 from ..store.page_store import get_store
@@ -48,6 +49,8 @@ EVENT_METRICS = {
     "rebuilt": ("cache_sync_rebuilds", "Pages refilled after commit by `rebuild` rules."),
     "redis_error": ("cache_sync_redis_errors", "Redis errors met (each served from the database)."),
     "relay_error": ("cache_sync_relay_errors", "Relay rounds that failed."),
+    "edge_purged_keys": ("cache_sync_edge_purged_keys", "Surrogate keys the edge took a purge of."),
+    "edge_error": ("cache_sync_edge_errors", "Purge rounds the edge did not take (the keys stay queued)."),
 }
 
 
@@ -125,6 +128,16 @@ class CacheSyncCollector(Collector):
                         _age(now, beat.caught_up_at),
                     )
                 )
+        if get_config().edge is not None:
+            waiting, oldest = edge_queue.backlog(database)
+            values += [
+                ("cache_sync_edge_purge_backlog", "Surrogate keys queued for the edge's purge.", waiting),
+                (
+                    "cache_sync_edge_purge_oldest_age_seconds",
+                    "Age of the oldest queued purge (0: none).",
+                    _age(now, oldest),
+                ),
+            ]
         for name, help_text, value in values:
             gauge = GaugeMetricFamily(name, help_text, labels=["database"])
             gauge.add_metric([database], float(value))

@@ -26,6 +26,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from ..conf import get_config
 from ..delivery.delivery import catch_up
+from ..edge.surrogate import add_surrogate_keys
 from ..holes.markers import Visitor, filled_response
 from ..holes.visitors import visitor_of_request
 from ..replicas import FollowedFill
@@ -119,7 +120,7 @@ class PageRead:
         """The view's response: the page to finish (stored by `finish`, here or at the front door)."""
         self.view_ran = True
         self.shows_session = shows_session
-        return mark(response, "miss")
+        return mark(add_surrogate_keys(response, self.key), "miss")
 
     def finish(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         """Store the finished response under the lease if it is the view's page and may be stored,

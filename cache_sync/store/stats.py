@@ -24,6 +24,8 @@ EVENTS = (
     "rebuilt",
     "redis_error",
     "relay_error",
+    "edge_purged_keys",
+    "edge_error",
 )
 FLUSH_EVERY = 1.0  # seconds
 

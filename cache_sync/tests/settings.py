@@ -104,3 +104,9 @@ CACHE_SYNC = {
         "auth.User": {"keys": ["visitor:{id}"], "fields": ["username", "password", "is_active"]},
     },
 }
+# A child process of the edge tests (test_edge_purge.py) purges the edge at this URL.
+if os.environ.get("CACHE_SYNC_TEST_EDGE_URL"):
+    CACHE_SYNC["EDGE"] = {
+        "BACKEND": "cache_sync.edge.backends.Varnish",
+        "OPTIONS": {"urls": [os.environ["CACHE_SYNC_TEST_EDGE_URL"]], "timeout": 60},
+    }

@@ -131,3 +131,32 @@ def test_without_prometheus_client_the_urlconf_loads_and_metrics_say_what_to_ins
     response = Client().get("/metrics")
     assert response.status_code == 501
     assert b"install prometheus-client" in response.content
+
+
+def test_the_edge_purges_and_their_backlog_are_served(settings):
+    from cache_sync.edge import transport
+    from cache_sync.edge.purger import edge_backend, purge_pending
+    from cache_sync.tests.edge_servers import RecordingEdge
+
+    edge = RecordingEdge()
+    settings.CACHE_SYNC = {
+        **CACHE_SYNC,
+        "EDGE": {"BACKEND": "cache_sync.edge.backends.Varnish", "OPTIONS": {"urls": [edge.url]}},
+    }
+    factories.book(factories.shelf("poetry"), "odes", "Odes")
+    waiting = scrape()
+    assert value(waiting, "cache_sync_edge_purge_backlog", database="default") == 2  # book:odes, shelf:poetry
+    assert value(waiting, "cache_sync_edge_purge_oldest_age_seconds", database="default") >= 0
+    edge.start()
+    try:
+        transport.FIRST_DELAY, delay = 0.0, transport.FIRST_DELAY
+        purge_pending("default", edge_backend())
+    finally:
+        transport.FIRST_DELAY = delay
+        edge.stop()
+    purged = scrape()
+    assert value(purged, "cache_sync_edge_purge_backlog", database="default") == 0
+    gained = value(purged, "cache_sync_edge_purged_keys_total", cache="default") - value(
+        waiting, "cache_sync_edge_purged_keys_total", cache="default"
+    )
+    assert gained == 2

@@ -26,6 +26,8 @@ from cache_sync.conf import get_config
 from cache_sync.delivery import relay
 from cache_sync.delivery.delivery import outbox_aliases, renderable_models
 from cache_sync.delivery.heartbeat import latest_heartbeat
+from cache_sync.edge.purger import edge_backend, purge_pending
+from cache_sync.edge.transport import EdgeUnavailable
 from cache_sync.holes.visitors import record_is_true, visitor_pk_of
 from cache_sync.management.trigger_commands import TRIGGER_ACTIONS, add_trigger_arguments
 from cache_sync.observe import audit, freshness
@@ -176,6 +178,12 @@ class Command(BaseCommand):
             except StoreUnavailable as error:
                 raise CommandError(f"Redis unavailable, nothing delivered: {error}") from None
             self.stdout.write(self.style.SUCCESS(f"Delivered {delivered} change(s)."))
+            if backend := edge_backend():
+                try:
+                    purged = sum(purge_pending(alias, backend) for alias in aliases)
+                except EdgeUnavailable as error:
+                    raise CommandError(f"The edge did not take the purges, they stay queued: {error}") from None
+                self.stdout.write(self.style.SUCCESS(f"Purged {purged} key(s) from the edge."))
             return
         named = ", ".join(repr(alias) for alias in aliases)
         self.stdout.write(f"Relaying committed changes of {named} to Redis (Ctrl-C stops).")
