@@ -27,6 +27,7 @@ from pathlib import Path
 
 from loadtests.run import MODES, ROOT, parse_args, site_under_test
 from loadtests.site_pages import SiteMap, crawl
+from loadtests.soak_cpu import CpuMeter
 from loadtests.soak_http import Client, split_host
 from loadtests.soak_oracle import AckBook, AckFeed
 from loadtests.soak_reader import Tally, read_pages, url_of
@@ -65,13 +66,15 @@ def soak_mode(mode: str, soak: argparse.Namespace, pages_env: dict[str, str], ou
               f"until {soak.reads:,} checked reads or {soak.minutes:g} min", flush=True)  # fmt: skip
         feed = AckFeed(soak.readers)
         load_before = os.getloadavg()[0]
+        meter = CpuMeter(servers.processes[0].pid, servers.processes[1].pid)  # gunicorn, then its relay
         tally, writes, write_failures, seconds = run_load(mode, soak, host, port, env["STAFF_API_TOKEN"], site, feed)
+        cpu_s = {"readers": round(tally.cpu_s, 2), **meter.used()}
         load_after = os.getloadavg()[0]
         stuck = find_stuck_pages(Client(host, port), site, feed.book)
         print(f"[{mode:5}] stuck pages: {stuck['stuck']} of {stuck['pages_checked']}", flush=True)
     return soak_summary(
         mode, soak, tally, writes=writes, write_failures=write_failures, seconds=seconds, stuck=stuck,
-        load_average=(load_before, load_after),
+        load_average=(load_before, load_after), cpu_s=cpu_s,
     )  # fmt: skip
 
 
@@ -94,12 +97,14 @@ def run_load(mode: str, soak, host: str, port: int, token: str, site: SiteMap, f
     writers = Writers(soak.writers, host, port, token, site, feed)
     writers.start()
     started = time.monotonic()
+    next_report = started + 10
     try:
         while time.monotonic() - started < soak.minutes * 60:
-            time.sleep(1)
+            time.sleep(0.5)
             reads, checked, stale = (sum(progress[k::3]) for k in range(3))
             elapsed = time.monotonic() - started
-            if int(elapsed) % 10 == 0 or checked >= soak.reads:
+            if time.monotonic() >= next_report or checked >= soak.reads:
+                next_report += 10
                 print(f"[{mode:5}] {elapsed:6.0f} s  reads {reads:9,}  checked {checked:9,}  stale {stale:6,}"
                       f"  writes {writers.writes:7,}  {reads / elapsed:5.0f} reads/s", flush=True)  # fmt: skip
             if checked >= soak.reads:

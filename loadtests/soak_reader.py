@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from loadtests.reading import page_gone
 from loadtests.site_pages import Page, SiteMap, category_page, home_page, product_page, profile_page
+from loadtests.soak_cpu import own_cpu_s
 from loadtests.soak_http import Answer, Client
 from loadtests.soak_oracle import AckBook, ReadCheck, drain
 from loadtests.staleness import latency_bucket, stale_failure_message
@@ -58,9 +59,10 @@ class Tally:
     windows_ms: dict[str, float] = field(default_factory=dict)  # "obj=version" -> its staleness window
     reads_per_second: Counter = field(default_factory=Counter)
     stale_examples: list[str] = field(default_factory=list)
+    cpu_s: float = 0.0  # the reader processes' own CPU time
 
     def merge(self, other: Tally) -> None:
-        for name in ("reads", "checked", "stale", "gone"):
+        for name in ("reads", "checked", "stale", "gone", "cpu_s"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("failures", "cache", "latency_ms", "age_ms", "reads_per_second"):
             getattr(self, name).update(getattr(other, name))
@@ -148,5 +150,6 @@ def read_pages(index: int, host: str, port: int, site_json: str, feed_end: int, 
         for _ in range(50):  # `stop` is a lock round trip: looked at every 50 reads
             pending = read_next(client, site, rng, feed_end, pending, book, tally)
         progress[3 * index : 3 * index + 3] = [tally.reads, tally.checked, tally.stale]
+    tally.cpu_s = own_cpu_s()
     results.send(tally)
     results.close()

@@ -22,6 +22,7 @@ def soak_summary(
     seconds: float,
     stuck: dict,
     load_average: tuple[float, float],
+    cpu_s: dict[str, float],
 ) -> dict:
     checked, stale = tally.checked, tally.stale
     http_failures = {message: n for message, n in tally.failures.items() if not is_stale_failure(message)}
@@ -57,6 +58,9 @@ def soak_summary(
         "http_failure_messages": http_failures,
         "write_failures": write_failures,
         "load_average_1min": {"start": load_average[0], "end": load_average[1]},
+        # Where the time goes: CPU per read of each side ("runner" is the writers' threads and the progress loop).
+        "cpu_s": cpu_s,
+        "cpu_ms_per_read": {name: 1000 * s / tally.reads if tally.reads else None for name, s in cpu_s.items()},
     }
 
 
@@ -83,12 +87,19 @@ def soak_table(summaries: dict[str, dict]) -> str:
         ("stale reads' age p50 / max (ms)", lambda s: f"{s['stale_age_ms'][50]:g} / {s['stale_age_ms'][100]:g}"),
         ("stuck pages after the run", lambda s: f"{s['stuck']['stuck']} of {s['stuck']['pages_checked']}"),
         ("HTTP failures (reads / writes)", lambda s: f"{s['http_failures']} / {sum(s['write_failures'].values())}"),
+        ("CPU ms per read: readers / site's workers / relay / writers", _cpu),
         ("load average, start / end", lambda s: "{start:.1f} / {end:.1f}".format(**s["load_average_1min"])),
     ]
     modes = list(summaries)
     lines = ["| | " + " | ".join(f"`{mode}`" for mode in modes) + " |", "|---|" + "---|" * len(modes)]
     lines += [f"| {title} | " + " | ".join(cell(summaries[m]) for m in modes) + " |" for title, cell in rows]
     return "\n".join(lines)
+
+
+def _cpu(s: dict) -> str:
+    per_read = s["cpu_ms_per_read"]
+    names = ("readers", "gunicorn_workers", "relay", "runner")
+    return " / ".join("n/a" if per_read[name] is None else f"{per_read[name]:.2f}" for name in names)
 
 
 def _processes(s: dict) -> str:
