@@ -21,6 +21,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -150,6 +151,8 @@ def site_keys(site: SiteMap) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     soak = parse_soak_args(argv)
+    # A SIGTERM unwinds like Ctrl-C: readers, writers, gunicorn and its relay are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     out = Path(soak.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     summaries = {}

@@ -99,7 +99,7 @@ def soak_table(summaries: dict[str, dict]) -> str:
 def _cpu(s: dict) -> str:
     per_read = s["cpu_ms_per_read"]
     names = ("readers", "gunicorn_workers", "relay", "runner")
-    return " / ".join("n/a" if per_read[name] is None else f"{per_read[name]:.2f}" for name in names)
+    return " / ".join("n/a" if per_read.get(name) is None else f"{per_read[name]:.2f}" for name in names)
 
 
 def _processes(s: dict) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
+from collections import Counter
 
 import pytest
 
@@ -11,6 +13,7 @@ from loadtests.site_pages import SiteMap, product_page
 from loadtests.soak_http import Answer, parse_answer
 from loadtests.soak_oracle import AckBook, AckFeed, drain, pack_ack
 from loadtests.soak_reader import Tally, read_next
+from loadtests.soak_summary import soak_summary, soak_table
 
 PRODUCT = "catalog.product:7"
 
@@ -94,3 +97,24 @@ def test_an_answer_is_parsed_for_status_headers_and_a_complete_body():
     assert not parse_answer(head + b"hel").complete
     assert parse_answer(b"HTTP/1.1 404 Not Found\r\n\r\n").status == 404
     assert parse_answer(b"").status == 0
+
+
+def summary_of(tally: Tally, reads_goal: int = 1000) -> dict:
+    soak = argparse.Namespace(reads=reads_goal, minutes=30, readers=4, writers=5, workers=3)
+    return soak_summary(
+        "sync", soak, tally, writes=10, write_failures={}, seconds=10.0, stuck={"stuck": 0, "pages_checked": 1},
+        load_average=(1.0, 1.0), cpu_s={"readers": 1.0},
+    )  # fmt: skip
+
+
+def test_the_summary_gives_stale_reads_per_million_checked_and_a_bound_when_there_are_none():
+    stale = summary_of(Tally(reads=2500, checked=2000, stale=3, failures=Counter({"STALE: page 0-1 ms behind": 3})))
+    assert stale["stale_per_million_checked"] == 1500
+    assert stale["stale_per_million_checked_95_upper"] is None
+    assert stale["http_failures"] == 0 and stale["reached"]  # stale reads are not HTTP failures
+    clean = summary_of(Tally(reads=2500, checked=2000, failures=Counter({"HTTP 500": 2})), reads_goal=5000)
+    assert clean["stale_per_million_checked"] == 0
+    assert clean["stale_per_million_checked_95_upper"] == 1500  # the rule of three: 3 / 2000
+    assert clean["http_failures"] == 2 and not clean["reached"]
+    assert clean["minutes_for_goal_at_this_rate"] == pytest.approx(5000 / 200 / 60)
+    assert "0 (below 1,500.00 at 95 %)" in soak_table({"sync": clean})
