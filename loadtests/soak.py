@@ -112,16 +112,20 @@ def run_load(mode: str, soak, host: str, port: int, token: str, site: SiteMap, f
                 break
     finally:
         stop.set()
-        tally = Tally()
+        tally, lost = Tally(), []
         for _receive, send in channels:
             send.close()
         for (receive, _send), reader in zip(channels, readers, strict=True):
             if receive.poll(60):
                 tally.merge(receive.recv())
+            else:
+                lost.append(f"{reader.name} (exit code {reader.exitcode})")
             reader.join(timeout=10)
         seconds = time.monotonic() - started
         writers.stop()  # after the readers: writes go on for as long as anyone reads
         feed.close_writing()
+    if lost:  # its reads would be missing from the figures
+        raise RuntimeError(f"reader processes sent no tally: {', '.join(lost)}")
     return tally, writers.writes, dict(writers.failures), seconds
 
 
