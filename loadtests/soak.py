@@ -24,7 +24,10 @@ import os
 import signal
 import sys
 import time
+import urllib.request
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from loadtests.run import MODES, ROOT, parse_args, site_under_test
 from loadtests.site_pages import SiteMap, crawl
@@ -72,10 +75,11 @@ def soak_mode(mode: str, soak: argparse.Namespace, pages_env: dict[str, str], ou
         cpu_s = {"readers": round(tally.cpu_s, 2), **meter.used()}
         load_after = os.getloadavg()[0]
         stuck = find_stuck_pages(Client(host, port), site, feed.book)
+        redis_errors = redis_errors_met(servers.host)
         print(f"[{mode:5}] stuck pages: {stuck['stuck']} of {stuck['pages_checked']}", flush=True)
     return soak_summary(
         mode, soak, tally, writes=writes, write_failures=write_failures, seconds=seconds, stuck=stuck,
-        load_average=(load_before, load_after), cpu_s=cpu_s,
+        load_average=(load_before, load_after), cpu_s=cpu_s, redis_errors=redis_errors,
     )  # fmt: skip
 
 
@@ -142,6 +146,22 @@ def find_stuck_pages(client: Client, site: SiteMap, book: AckBook) -> dict:
             lag = max(lags, key=lambda item: item.versions_behind)
             stuck.append(f"{page.url} ({answer.headers.get('x-cache')}): {lag.obj} v{lag.seen} < v{lag.v_min}")
     return {"pages_checked": checked, "stuck": len(stuck), "examples": stuck[:10]}
+
+
+def redis_errors_met(host: str) -> float | None:
+    """`cache_sync_redis_errors_total` from the site's /metrics: each one skips Redis in its process for a moment,
+    leaving that process's invalidations to the relay (cache_sync's README: the relay's window)."""
+    try:
+        with urllib.request.urlopen(f"{host}/metrics", timeout=10) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "cache_sync_redis_errors_total"
+    )
 
 
 def site_keys(site: SiteMap) -> list[str]:

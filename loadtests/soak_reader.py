@@ -70,7 +70,7 @@ class Tally:
             self.windows_ms[write] = max(window, self.windows_ms.get(write, 0.0))
         self.stale_examples = (self.stale_examples + other.stale_examples)[:STALE_EXAMPLES]
 
-    def count(self, page: Page, answer: Answer, check: ReadCheck | None, t_send: float, latency_ms: float) -> None:
+    def count(self, page: Page, answer: Answer, check: ReadCheck | None, t_wall: float, latency_ms: float) -> None:
         """A read's answer: a page gone, a failure, or a checked (maybe stale) read."""
         if page_gone(page, answer.status):
             self.gone += 1
@@ -81,7 +81,7 @@ class Tally:
         self.reads += 1
         self.cache[answer.headers["x-cache"]] += 1
         self.latency_ms[latency_bucket(latency_ms)] += 1
-        self.reads_per_second[int(t_send)] += 1
+        self.reads_per_second[int(t_wall)] += 1
         if check.checked:
             self.checked += 1
         if check.stale:
@@ -92,7 +92,8 @@ class Tally:
                 self.windows_ms[write] = max(window, self.windows_ms.get(write, 0.0))
             if len(self.stale_examples) < STALE_EXAMPLES:
                 lag = max(check.lags, key=lambda item: item.versions_behind)
-                self.stale_examples.append(f"{page.url}: {lag.obj} v{lag.seen} < v{lag.v_min}")
+                when = time.strftime("%H:%M:%S", time.gmtime(t_wall))
+                self.stale_examples.append(f"{when} UTC {page.url}: {lag.obj} v{lag.seen} < v{lag.v_min}")
 
 
 def url_of(page: Page) -> str:

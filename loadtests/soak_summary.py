@@ -23,6 +23,7 @@ def soak_summary(
     stuck: dict,
     load_average: tuple[float, float],
     cpu_s: dict[str, float],
+    redis_errors: float | None = None,
 ) -> dict:
     checked, stale = tally.checked, tally.stale
     http_failures = {message: n for message, n in tally.failures.items() if not is_stale_failure(message)}
@@ -57,6 +58,7 @@ def soak_summary(
         "http_failures": sum(http_failures.values()),
         "http_failure_messages": http_failures,
         "write_failures": write_failures,
+        "site_redis_errors": redis_errors,  # cache_sync_redis_errors_total at the end (None: /metrics did not answer)
         "load_average_1min": {"start": load_average[0], "end": load_average[1]},
         # Where the time goes: CPU per read of each side ("runner" is the writers' threads and the progress loop).
         "cpu_s": cpu_s,
@@ -87,6 +89,7 @@ def soak_table(summaries: dict[str, dict]) -> str:
         ("stale reads' age p50 / max (ms)", lambda s: f"{s['stale_age_ms'][50]:g} / {s['stale_age_ms'][100]:g}"),
         ("stuck pages after the run", lambda s: f"{s['stuck']['stuck']} of {s['stuck']['pages_checked']}"),
         ("HTTP failures (reads / writes)", lambda s: f"{s['http_failures']} / {sum(s['write_failures'].values())}"),
+        ("Redis errors the site met (its /metrics)", lambda s: _count(s.get("site_redis_errors"))),
         ("CPU ms per read: readers / site's workers / relay / writers", _cpu),
         ("load average, start / end", lambda s: "{start:.1f} / {end:.1f}".format(**s["load_average_1min"])),
     ]
@@ -94,6 +97,10 @@ def soak_table(summaries: dict[str, dict]) -> str:
     lines = ["| | " + " | ".join(f"`{mode}`" for mode in modes) + " |", "|---|" + "---|" * len(modes)]
     lines += [f"| {title} | " + " | ".join(cell(summaries[m]) for m in modes) + " |" for title, cell in rows]
     return "\n".join(lines)
+
+
+def _count(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
 
 
 def _cpu(s: dict) -> str:
