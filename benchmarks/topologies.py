@@ -58,7 +58,7 @@ def timed(function, repeat: int) -> float:
 
 
 def measure(rounds: int, repeat: int) -> list[dict]:
-    from cache_sync.store import get_store
+    from cache_sync.store.page_store import get_store
 
     stores = {alias: get_store(alias) for alias in ("default", "cluster", "sentinel")}
     cases = {}

@@ -58,7 +58,7 @@ KEPT = list(DESIGNS)[-1]
 @contextlib.contextmanager
 def write_design(merged: bool):
     """Run the writes of this process as one of DESIGNS (the kept one is cache_sync as it is)."""
-    from cache_sync import delivery
+    from cache_sync.delivery import delivery
 
     original = delivery.follow_queries
     if not merged:
@@ -150,7 +150,7 @@ def run_writes(
     compare, *, rounds: int, repeat: int, bulk_rounds: int = 3, writers_seconds: float = 3.0, soak: float = 10.0
 ) -> dict:
     from benchmarks import bulk_writes, concurrent_writes
-    from cache_sync import stats
+    from cache_sync.store import stats
 
     stats.FLUSH_EVERY = float("inf")  # the counters' own flush is not a write's round trip
     with without_cache_sync():

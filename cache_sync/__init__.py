@@ -21,20 +21,20 @@ __all__ = [
 ]
 
 _HOMES = {
-    "cached_page": "cache_sync.pages",
+    "cached_page": "cache_sync.pages.decorator",
     "invalidate_keys": "cache_sync.api",
     "invalidate_objects": "cache_sync.api",
     "keys_for": "cache_sync.api",
     "suspended": "cache_sync.api",
-    "register_table_triggers": "cache_sync.schema_hooks",
+    "register_table_triggers": "cache_sync.capture.schema_hooks",
     "keys_invalidated": "cache_sync.signals",
     "key_rebuilt": "cache_sync.signals",
 }
 
 if TYPE_CHECKING:
     from .api import invalidate_keys, invalidate_objects, keys_for, suspended
-    from .pages import cached_page
-    from .schema_hooks import register_table_triggers
+    from .capture.schema_hooks import register_table_triggers
+    from .pages.decorator import cached_page
     from .signals import key_rebuilt, keys_invalidated
 
 

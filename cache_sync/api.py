@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator
 
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 
-from . import outbox
-from .affected import affected_keys, row_values
+from .capture import outbox
 from .conf import get_config
-from .delivery import deliver_after_commit, suspend_delivery
+from .delivery.affected import affected_keys, row_values
+from .delivery.delivery import deliver_after_commit, suspend_delivery
 
 
 def keys_for(obj: models.Model, *, using: str | None = None) -> list[str]:

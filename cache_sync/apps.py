@@ -7,15 +7,15 @@ from django.db.models.signals import post_migrate
 def reload_settings(setting: str, **kwargs: object) -> None:
     """Tests override CACHE_SYNC, CACHES, the load-test baseline and the URLconf: read them again and reconnect."""
     if setting == "ROOT_URLCONF":
-        from .front_door import cached_view_at
+        from .pages.decorator import cached_view_at
 
         cached_view_at.cache_clear()
     from .conf import BASELINE_SETTING, reset
 
     if setting not in ("CACHE_SYNC", "CACHES", BASELINE_SETTING):
         return
-    from .receivers import connect_receivers
-    from .store import reset_stores
+    from .delivery.receivers import connect_receivers
+    from .store.page_store import reset_stores
 
     reset(setting=setting)
     reset_stores()
@@ -27,13 +27,13 @@ class CacheSyncConfig(AppConfig):
     verbose_name = "Cache sync"
 
     def ready(self) -> None:
-        from . import audit_checks
+        from .capture.schema_hooks import follow_schema_in_migrations
+        from .capture.triggers import SUPPORTED_VENDORS, install_after_migrate
         from .checks import check_cache_sync, check_relay_heartbeat, check_triggers, check_triggers_fire
-        from .rebuild import rebuild_pages
-        from .receivers import connect_receivers
-        from .schema_hooks import follow_schema_in_migrations
+        from .delivery.receivers import connect_receivers
+        from .observe import audit_checks
+        from .pages.rebuild import rebuild_pages
         from .signals import keys_invalidated
-        from .triggers import SUPPORTED_VENDORS, install_after_migrate
 
         register(check_cache_sync, Tags.caches)
         register(check_triggers, Tags.database)

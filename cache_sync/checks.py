@@ -14,11 +14,11 @@ from django.db import connections, models
 from django.http.request import validate_host
 from django.utils import timezone
 
-from .affected import related_field
-from .built_requests import built_request_host
+from .capture.triggers import SUPPORTED_VENDORS, compare_triggers, silent_triggers
 from .conf import Config, Rule, get_config
+from .delivery.affected import related_field
 from .keys import KeyTemplate
-from .triggers import SUPPORTED_VENDORS, compare_triggers, silent_triggers
+from .pages.built_requests import built_request_host
 
 
 def check_cache_sync(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Error]:
@@ -104,7 +104,7 @@ def check_relay_heartbeat(
     Deploy-only, as the relay is a process of its own that a development set-up may
     not run. Read from the database, so it answers while Redis is away.
     """
-    from .heartbeat import latest_heartbeat
+    from .delivery.heartbeat import latest_heartbeat
     from .models import OUTBOX_TABLE
 
     warnings = []

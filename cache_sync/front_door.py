@@ -25,29 +25,16 @@ The request's read is `request.cache_sync` (page_read.py), set here on every req
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import lru_cache
 from typing import cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
-from django.urls import Resolver404, ResolverMatch, resolve
 
-from .page_read import PageRead, hold, read_of
-from .pages import cached_page_of, read_for_view
+from .pages.decorator import cached_page_of, cached_view_at, read_for_view
+from .pages.page_read import PageRead, hold, read_of
 from .replicas import remember_writes, route_request
-
-
-@lru_cache(maxsize=4096)
-def cached_view_at(path: str) -> ResolverMatch | None:
-    """The URL match of `path` if its view is a cached page (memoized: URLconfs do not change at run time)."""
-    try:
-        match = resolve(path)
-    except Resolver404:
-        return None
-    return match if hasattr(match.func, "cached_page") else None
-
 
 READ_BEFORE_DJANGO = "cache_sync.read"  # the environ key of a read the WSGI layer made
 

@@ -11,7 +11,7 @@ from .conf import get_config
 def metrics(request: HttpRequest) -> HttpResponse:
     """Imports prometheus_client on first use: a site without it still loads its URLconf."""
     try:
-        from .metrics import metrics_view
+        from .observe.metrics import metrics_view
     except ImportError as error:
         message = f"{error}: install prometheus-client (django-cache-sync[metrics]) to serve metrics"
         return HttpResponse(message, status=501, content_type="text/plain")

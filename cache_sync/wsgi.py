@@ -30,9 +30,9 @@ MIDDLEWARE = "cache_sync.front_door.FrontDoorMiddleware"
 def front_door(application: WSGIApplication) -> WSGIApplication:
     """Wrap Django's WSGI application (after `django.setup()`) so that anonymous hits never reach it."""
     # Imported here: a project's wsgi.py imports this module before Django is set up.
-    from . import stats
     from .front_door import READ_BEFORE_DJANGO, anonymous_read
-    from .page_bytes import CACHE_HEADER, split_page
+    from .pages.page_bytes import CACHE_HEADER, split_page
+    from .store import stats
 
     if not settings.MIDDLEWARE or settings.MIDDLEWARE[0] != MIDDLEWARE:
         raise ImproperlyConfigured(f"cache_sync.wsgi.front_door needs MIDDLEWARE[0] = {MIDDLEWARE!r}")

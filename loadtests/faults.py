@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 # The settle margin after each fault: the relay's longest reconnection back-off (2 s, RECONNECT_MAX in
-# cache_sync/relay.py), its catch-up of the outbox and one more round, rounded up to 5 s.
+# cache_sync/delivery/relay.py), its catch-up of the outbox and one more round, rounded up to 5 s.
 SETTLE_S = 5.0
 REDIS_CUT_S = 5.0
 AT_SHARES = (0.25, 0.5, 0.75)  # of the duration, one fault each

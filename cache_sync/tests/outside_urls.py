@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import include, path
 
 from cache_sync import cached_page
-from cache_sync.pages import _pages
+from cache_sync.pages.decorator import _pages
 from cache_sync.tests.testapp.models import Book
 from cache_sync.tests.urls import urlpatterns as testapp_urlpatterns
 

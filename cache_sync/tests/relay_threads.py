@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from django.db import connections
 
-from cache_sync import relay
+from cache_sync.delivery import relay
 
 
 class RunningRelay:

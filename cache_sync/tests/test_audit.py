@@ -7,9 +7,9 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db.models.query_utils import DeferredAttribute
 
-from cache_sync.audit import audit_url, site_urls
-from cache_sync.audit_checks import check_rule_audit
-from cache_sync.audit_reads import recording_reads
+from cache_sync.observe.audit import audit_url, site_urls
+from cache_sync.observe.audit_checks import check_rule_audit
+from cache_sync.observe.audit_reads import recording_reads
 from cache_sync.tests import factories
 from cache_sync.tests.settings import CACHE_SYNC
 from cache_sync.tests.testapp.models import Book, Shelf

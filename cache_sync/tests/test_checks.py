@@ -9,8 +9,8 @@ from django.core.management.base import SystemCheckError
 from django.db import connection
 from django.test import override_settings
 
+from cache_sync.capture.triggers import install_triggers, installed_triggers
 from cache_sync.checks import check_cache_sync
-from cache_sync.triggers import install_triggers, installed_triggers
 
 GOOD = {
     "CACHE": "default",

@@ -8,10 +8,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 
+from cache_sync.capture.triggers import install_triggers, installed_triggers
 from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached
-from cache_sync.triggers import install_triggers, installed_triggers
 from tools.harness.ports import quiet_port
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from cache_sync import relay
+from cache_sync.delivery import relay
 from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached, page, python_path
@@ -33,7 +33,7 @@ DYING_WRITER = """
 import sys, time
 import django
 django.setup()
-from cache_sync import store
+from cache_sync.store import page_store as store
 from cache_sync.tests.testapp.models import Book
 
 def stop_before_redis(self, keys):

@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.db.models import F
 from django.test import Client
 
-from cache_sync import freshness, invalidate_keys
+from cache_sync import invalidate_keys
+from cache_sync.observe import freshness
 from cache_sync.tests import factories
 from cache_sync.tests.testapp.models import Book
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client, override_settings
 
-from cache_sync import pages
+from cache_sync.pages import decorator as pages
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached
 from cache_sync.tests.testapp import views
@@ -130,7 +130,7 @@ def test_a_failing_build_releases_its_lease(monkeypatch, odes, page_family):
 def test_a_lease_left_by_a_builder_that_died_expires_with_its_family(monkeypatch, odes, redis_client):
     """The family that holds only a lease gets the lease's expiry, so a dead builder blocks nobody for long."""
     from cache_sync.conf import get_config
-    from cache_sync.store import get_store
+    from cache_sync.store.page_store import get_store
 
     store = get_store(get_config().cache_alias)
     result = store.read("book:odes", "anon|", guarded=True, lease_ms=5000)  # then "dies": no store, no release
@@ -140,7 +140,7 @@ def test_a_lease_left_by_a_builder_that_died_expires_with_its_family(monkeypatch
 
 def test_a_stored_page_expires_after_the_timeout(odes, redis_client, settings):
     from cache_sync.conf import get_config
-    from cache_sync.store import get_store
+    from cache_sync.store.page_store import get_store
 
     Client().get("/books/odes/")
     ttl = redis_client.pttl(get_store(get_config().cache_alias).family("book:odes"))
@@ -148,7 +148,7 @@ def test_a_stored_page_expires_after_the_timeout(odes, redis_client, settings):
 
 
 def test_prevented_stale_sets_and_hits_are_counted(monkeypatch, odes):
-    from cache_sync import stats
+    from cache_sync.store import stats
 
     before = stats.totals()
     test_builder_that_read_before_a_write_cannot_store_its_old_page(monkeypatch, odes, "sync", False)

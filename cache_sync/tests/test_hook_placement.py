@@ -4,8 +4,8 @@ connection (re)connected pops its own wrapper on exit, never the hook."""
 import pytest
 from django.db import connection
 
+from cache_sync.delivery.receivers import WatchedWriteHook
 from cache_sync.models import OutboxEntry
-from cache_sync.receivers import WatchedWriteHook
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached
 from cache_sync.tests.testapp.models import Book

@@ -1,8 +1,8 @@
 import pytest
 
-from cache_sync.affected import affected_keys
+from cache_sync.capture.outbox import Change
+from cache_sync.delivery.affected import affected_keys
 from cache_sync.keys import KeyTemplate, TemplateSyntaxError
-from cache_sync.outbox import Change
 
 
 def test_a_template_renders_the_value_at_the_end_of_each_path():
@@ -29,7 +29,7 @@ def test_malformed_templates_are_refused(text):
 
 
 def test_a_key_many_rows_share_is_rendered_once_and_an_unhashable_value_still_renders():
-    from cache_sync.affected import _render_rows
+    from cache_sync.delivery.affected import _render_rows
     from cache_sync.tests.testapp.models import Book
 
     templates = (KeyTemplate.parse("book:{slug}"), KeyTemplate.parse("books"))

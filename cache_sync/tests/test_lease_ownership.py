@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from cache_sync.conf import get_config
-from cache_sync.store import PageStore, get_store
+from cache_sync.store.page_store import PageStore, get_store
 from tools.harness.redis_servers import RedisServer
 
 LEASE_MS = 60_000

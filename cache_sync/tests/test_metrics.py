@@ -10,9 +10,9 @@ from django.urls import clear_url_caches
 from prometheus_client.parser import text_string_to_metric_families
 
 import cache_sync.urls
-from cache_sync import freshness
-from cache_sync.heartbeat import write_heartbeat
+from cache_sync.delivery.heartbeat import write_heartbeat
 from cache_sync.models import OutboxEntry
+from cache_sync.observe import freshness
 from cache_sync.tests import factories, outside_urls
 from cache_sync.tests.settings import CACHE_SYNC
 from tools.harness.ports import quiet_port
@@ -127,7 +127,7 @@ def test_metrics_path_setting_moves_the_url(settings):
 
 
 def test_without_prometheus_client_the_urlconf_loads_and_metrics_say_what_to_install(monkeypatch):
-    monkeypatch.setitem(sys.modules, "cache_sync.metrics", None)  # import fails as if it were missing
+    monkeypatch.setitem(sys.modules, "cache_sync.observe.metrics", None)  # import fails as if it were missing
     response = Client().get("/metrics")
     assert response.status_code == 501
     assert b"install prometheus-client" in response.content

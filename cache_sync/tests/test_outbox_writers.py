@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, transaction
 
 import cache_sync
-from cache_sync import outbox
+from cache_sync.capture import outbox
 from cache_sync.models import OutboxEntry
 from cache_sync.signals import keys_invalidated
 from cache_sync.tests import factories

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from cache_sync import relay
+from cache_sync.delivery import relay
 from cache_sync.models import OutboxEntry
 from tools.harness.ports import quiet_port
 

@@ -7,7 +7,7 @@ from django.contrib.messages.storage.fallback import FallbackStorage
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from cache_sync.pages import cached_page
+from cache_sync.pages.decorator import cached_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,10 +8,11 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from cache_sync import invalidate_keys, relay
-from cache_sync.breaker import breaker
-from cache_sync.delivery import outbox_aliases
+from cache_sync import invalidate_keys
+from cache_sync.delivery import relay
+from cache_sync.delivery.delivery import outbox_aliases
 from cache_sync.models import OutboxEntry
+from cache_sync.store.breaker import breaker
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached, page
 from cache_sync.tests.relay_threads import eventually

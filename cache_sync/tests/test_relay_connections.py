@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from cache_sync import delivery, relay, waiters
+from cache_sync.delivery import delivery, relay, waiters
 from cache_sync.models import OutboxEntry, RelayHeartbeat
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached, page, python_path
@@ -142,9 +142,9 @@ def test_the_relay_logs_an_unexpected_error_with_its_traceback_and_keeps_deliver
 
     monkeypatch.setattr(delivery, "deliver", fails_once)
     OutboxEntry.objects.create(model="cache_sync.keys", data='{"keys": ["shelf:poetry"]}')
-    with caplog.at_level(logging.ERROR, logger="cache_sync.relay"), RunningRelay():
+    with caplog.at_level(logging.ERROR, logger="cache_sync.delivery.relay"), RunningRelay():
         eventually(lambda: failures and not OutboxEntry.objects.exists(), "delivered after the failure")
-    [record] = [r for r in caplog.records if r.name == "cache_sync.relay" and r.levelno == logging.ERROR]
+    [record] = [r for r in caplog.records if r.name == "cache_sync.delivery.relay" and r.levelno == logging.ERROR]
     assert "Relay failed unexpectedly" in record.getMessage()
     assert record.exc_info is not None
 
@@ -165,7 +165,7 @@ def test_the_relay_keeps_running_through_a_redis_outage_and_delivers_when_redis_
         eventually(lambda: not OutboxEntry.objects.exists(), "the relay delivers after the outage")
         assert running.thread.is_alive()
     assert "while Redis was paused" in page(client, "/books/odes/")
-    said = [r.getMessage() for r in caplog.records if r.name == "cache_sync.relay"]
+    said = [r.getMessage() for r in caplog.records if r.name == "cache_sync.delivery.relay"]
     assert sum("Relay cannot reach Redis" in message for message in said) == 1  # once per outage
     assert any("Relay reached Redis again" in message for message in said)
 

@@ -9,7 +9,7 @@ from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from cache_sync import relay
+from cache_sync.delivery import relay
 from cache_sync.models import OutboxEntry, RelayHeartbeat
 from cache_sync.tests import factories
 from cache_sync.tests.testapp.models import Book

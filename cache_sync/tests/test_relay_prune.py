@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cache_sync import relay
+from cache_sync.delivery import relay
 from cache_sync.models import OutboxEntry
 from cache_sync.signals import keys_invalidated
 from cache_sync.tests import factories

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from cache_sync import delivery, relay
+from cache_sync.delivery import delivery, relay
 from cache_sync.models import OutboxEntry, RelayHeartbeat
 from cache_sync.signals import keys_invalidated
 from cache_sync.tests import factories

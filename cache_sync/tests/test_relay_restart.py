@@ -59,7 +59,7 @@ def delivered_within(timeout: float, family_exists) -> bool:
 
 
 def test_the_relay_delivers_after_its_database_server_restarts(own_postgres, private_site, redis_client):
-    from cache_sync.store import get_store
+    from cache_sync.store.page_store import get_store
 
     family = get_store("default").family("book:odes")
 

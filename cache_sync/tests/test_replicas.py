@@ -10,7 +10,7 @@ import pytest
 
 from cache_sync.conf import parse
 from cache_sync.replicas import encode_position
-from cache_sync.store import get_store
+from cache_sync.store.page_store import get_store
 from cache_sync.tests.helpers import run_suite_on
 
 HERE = Path(__file__).resolve().parent

@@ -10,11 +10,12 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, models
 
-from cache_sync import register_table_triggers, schema_hooks
+from cache_sync import register_table_triggers
+from cache_sync.capture import schema_hooks
+from cache_sync.capture.triggers import compare_triggers, installed_triggers, triggers_for
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached, page
 from cache_sync.tests.testapp.models import Book
-from cache_sync.triggers import compare_triggers, installed_triggers, triggers_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

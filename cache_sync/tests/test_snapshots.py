@@ -141,7 +141,7 @@ def test_a_page_for_a_visitor_with_an_anonymous_session_under_atomic_requests_is
 
 def test_a_signed_in_miss_takes_one_lease(odes, django_user_model, monkeypatch):
     """The front door's read is the request's: the decorator does not take a second lease."""
-    from cache_sync.store import PageStore
+    from cache_sync.store.page_store import PageStore
 
     reads = []
     original = PageStore.read

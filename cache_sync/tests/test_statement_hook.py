@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from cache_sync import receivers
+from cache_sync.delivery import receivers
 from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached

@@ -3,7 +3,7 @@
 import pytest
 from psycopg import sql
 
-from cache_sync.statements import Kind, classify, statement_text
+from cache_sync.delivery.statements import Kind, classify, statement_text
 
 TABLES = frozenset({"testapp_book", "testapp_book_tags"})
 

@@ -4,14 +4,15 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from cache_sync.affected import TRUNCATED, affected_keys
+from cache_sync.capture.outbox import Change
+from cache_sync.capture.trigger_sql import TRUNCATED
+from cache_sync.capture.triggers import installed_triggers
 from cache_sync.checks import check_triggers_fire
+from cache_sync.delivery.affected import affected_keys
 from cache_sync.models import OutboxEntry
-from cache_sync.outbox import Change
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached, page
 from cache_sync.tests.testapp.models import Shelf
-from cache_sync.triggers import installed_triggers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,7 +52,7 @@ def test_an_insert_that_replaces_nothing_records_only_itself(odes):
     execute("DELETE FROM cache_sync_outbox")
     with connection.cursor() as cursor, pytest.MonkeyPatch.context() as patch:
         # The writer would deliver (and delete) the entries at once: keep them to count them.
-        patch.setattr("cache_sync.delivery.deliver_own_changes", lambda using: None)
+        patch.setattr("cache_sync.delivery.delivery.deliver_own_changes", lambda using: None)
         cursor.execute(
             "INSERT INTO testapp_book (title, slug, shelf_id, times_opened) VALUES ('Epodes', 'epodes', %s, 0)",
             [odes.shelf_id],

@@ -5,7 +5,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from cache_sync import outbox, relay
+from cache_sync.capture import outbox
+from cache_sync.delivery import relay
 from cache_sync.models import OUTBOX_TABLE
 from cache_sync.signals import keys_invalidated
 from cache_sync.tests import factories

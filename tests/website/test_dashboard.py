@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from cache_sync import freshness
-from cache_sync.heartbeat import write_heartbeat
+from cache_sync.delivery.heartbeat import write_heartbeat
 from cache_sync.models import RelayHeartbeat
+from cache_sync.observe import freshness
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

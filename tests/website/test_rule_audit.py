@@ -7,8 +7,8 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 
 from accounts.models import User
-from cache_sync.audit import audit_url, site_urls, uncovered
-from cache_sync.audit_checks import check_rule_audit
+from cache_sync.observe.audit import audit_url, site_urls, uncovered
+from cache_sync.observe.audit_checks import check_rule_audit
 from tests.factories import make_category, make_product
 
 pytestmark = pytest.mark.django_db

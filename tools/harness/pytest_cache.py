@@ -20,7 +20,7 @@ def suite_cache() -> dict:
 
 def _store():
     from cache_sync.conf import get_config
-    from cache_sync.store import get_store
+    from cache_sync.store.page_store import get_store
 
     return get_store(get_config().cache_alias)
 
@@ -64,7 +64,7 @@ def redis_round_trips(monkeypatch):
     """Counts the requests sent to Redis from now on (a pipeline is one)."""
     from redis.connection import AbstractConnection
 
-    from cache_sync import stats
+    from cache_sync.store import stats
 
     # The counters' once-a-second flush is a round trip of its own, not part of a write's.
     monkeypatch.setattr(stats, "FLUSH_EVERY", float("inf"))

@@ -20,16 +20,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, models
 from django.utils import timezone
 
-from cache_sync import audit, freshness, outbox, relay, stats
 from cache_sync.api import invalidate_keys, keys_for
-from cache_sync.breaker import StoreUnavailable, breaker
+from cache_sync.capture import outbox
+from cache_sync.capture.triggers import install_triggers
 from cache_sync.conf import get_config
-from cache_sync.delivery import outbox_aliases, renderable_models
-from cache_sync.heartbeat import latest_heartbeat
-from cache_sync.page_bytes import decode_page
-from cache_sync.rebuild import UnbuildableVariant, find_page, rebuild_page, render_variant
-from cache_sync.store import get_store
-from cache_sync.triggers import install_triggers
+from cache_sync.delivery import relay
+from cache_sync.delivery.delivery import outbox_aliases, renderable_models
+from cache_sync.delivery.heartbeat import latest_heartbeat
+from cache_sync.observe import audit, freshness
+from cache_sync.pages.page_bytes import decode_page
+from cache_sync.pages.rebuild import UnbuildableVariant, find_page, rebuild_page, render_variant
+from cache_sync.store import stats
+from cache_sync.store.breaker import StoreUnavailable, breaker
+from cache_sync.store.page_store import get_store
 
 SUGGESTED_KEYS = 20  # keys named in the `invalidate` command that verify suggests
 

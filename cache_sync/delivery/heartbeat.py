@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from . import outbox
-from .models import RelayHeartbeat
+from ..capture import outbox
+from ..models import RelayHeartbeat
 
 FORGET_AFTER = 86400.0  # seconds: rows of relays gone this long are deleted by the next relay that beats
 

@@ -15,7 +15,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import cc_delim_re
 
-from .delivery import has_pending_delivery
+from ..delivery.delivery import has_pending_delivery
 
 REFUSED_CACHE_CONTROL = {"private", "no-store", "no-cache"}
 

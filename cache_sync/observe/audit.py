@@ -28,12 +28,12 @@ from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.http import Http404, HttpResponse, QueryDict
 from django.urls import Resolver404, get_resolver, resolve
 
-from .api import keys_for
+from ..api import keys_for
+from ..conf import Rule, get_config
+from ..keys import KeyTemplate
+from ..pages.built_requests import anonymous_request
+from ..pages.decorator import CachedPage, _pages, _render, url_name_of
 from .audit_reads import Reads, models_by_table, recording_reads
-from .built_requests import anonymous_request
-from .conf import Rule, get_config
-from .keys import KeyTemplate
-from .pages import CachedPage, _pages, _render, url_name_of
 
 ALWAYS_IGNORED_APPS = ("cache_sync", "contenttypes", "sessions")
 

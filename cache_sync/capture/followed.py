@@ -18,7 +18,7 @@ from django.apps import apps
 from django.db import connections, models
 from django.db.models.expressions import RawSQL
 
-from .conf import Config
+from ..conf import Config
 
 ENTRIES_CTE = "mine"  # the name outbox.pending_of_this_writer gives the entries it reads
 

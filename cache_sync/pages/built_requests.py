@@ -20,7 +20,7 @@ from django.core.handlers.base import BaseHandler
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import get_urlconf, set_urlconf
 
-from .conf import get_config
+from ..conf import get_config
 
 
 def built_request_host() -> str | None:

@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models.fields.reverse_related import ForeignObjectRel
 from django.db.models.options import Options
 
-from .conf import Config, Rule, get_config
+from ..conf import Config, Rule, get_config
 
 if TYPE_CHECKING:  # importing it needs django.contrib.contenttypes installed
     from django.contrib.contenttypes.fields import GenericForeignKey

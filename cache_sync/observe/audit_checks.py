@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Warning
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
-from .conf import get_config
+from ..conf import get_config
 
 
 def audit_enabled() -> bool:

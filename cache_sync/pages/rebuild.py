@@ -13,12 +13,11 @@ from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse, QueryDict
 from django.urls import get_resolver
 
-from . import stats
+from ..signals import key_rebuilt
+from ..store import stats
 from .built_requests import through_site
-from .front_door import cached_view_at
+from .decorator import CachedPage, SyncView, _pages, _render, cached_view_at, route_of, user_fingerprint
 from .page_read import PageRead, read_of
-from .pages import CachedPage, SyncView, _pages, _render, route_of, user_fingerprint
-from .signals import key_rebuilt
 
 if TYPE_CHECKING:  # django-stubs' name for the site's user model (AUTH_USER_MODEL), a stub's only
     from django.contrib.auth.models import _User

@@ -13,8 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from .affected import TRUNCATED
-from .models import OUTBOX_TABLE
+from ..models import OUTBOX_TABLE
 from .watched import Trigger, WatchedLinks, WatchedTable
 
 PREFIX = "cache_sync_"
@@ -128,6 +127,7 @@ def _pg_insert(label: str, select: str) -> str:
 
 
 PLANNER_SETTINGS = " SET enable_nestloop = off"
+TRUNCATED = "truncated"  # a recorded row {"truncated": true}: the table was truncated, every key of the rule
 OUTBOX_TRUNCATED = "cache_sync.outbox_truncated"  # set for the transaction by a TRUNCATE of the outbox
 
 

@@ -24,19 +24,19 @@ from typing import TYPE_CHECKING
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from . import stats
-from .breaker import StoreUnavailable, breaker
-from .conf import get_config
-from .delivery import catch_up
+from ..conf import get_config
+from ..delivery.delivery import catch_up
+from ..replicas import FollowedFill
+from ..store import stats
+from ..store.breaker import StoreUnavailable, breaker
+from ..store.page_store import ReadResult, get_store
 from .etags import not_modified, page_etag
 from .page_bytes import CACHE_HEADER, decode_page, encode_page, split_page
-from .replicas import FollowedFill
 from .session_reads import holds_data
 from .storable import refusal, snapshot_taken
-from .store import ReadResult, get_store
 
 if TYPE_CHECKING:
-    from .pages import CachedPage
+    from .decorator import CachedPage
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from django.db import DatabaseError, connections
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from ..models import OUTBOX_TABLE, OutboxEntry
 from .followed import ENTRIES_CTE, Follow
-from .models import OUTBOX_TABLE, OutboxEntry
 
 logger = logging.getLogger(__name__)
 

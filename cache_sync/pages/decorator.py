@@ -19,17 +19,26 @@ import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import TYPE_CHECKING, Any, Protocol, cast, overload
 from urllib.parse import urlencode
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
-from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls import (
+    NoReverseMatch,
+    Resolver404,
+    ResolverMatch,
+    URLPattern,
+    URLResolver,
+    get_resolver,
+    resolve,
+    reverse,
+)
 
+from ..conf import get_config
+from ..keys import KeyTemplate
 from .built_requests import anonymous_request
-from .conf import get_config
-from .keys import KeyTemplate
 from .page_read import PageRead, hold, read_of
 from .session_reads import noting_session_reads
 
@@ -245,3 +254,13 @@ def route_of(path: str) -> str:
     with contextlib.suppress(Exception):
         return resolve(path).route
     return ""
+
+
+@lru_cache(maxsize=4096)
+def cached_view_at(path: str) -> ResolverMatch | None:
+    """The URL match of `path` if its view is a cached page (memoized: URLconfs do not change at run time)."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return match if hasattr(match.func, "cached_page") else None

@@ -27,9 +27,11 @@ from datetime import datetime
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.utils import timezone
 
-from . import heartbeat, outbox, stats, waiters
-from .breaker import StoreUnavailable
-from .conf import Config, get_config
+from ..capture import outbox
+from ..conf import Config, get_config
+from ..store import stats
+from ..store.breaker import StoreUnavailable
+from . import heartbeat, waiters
 from .delivery import deliver_pending, renderable_models
 
 logger = logging.getLogger(__name__)

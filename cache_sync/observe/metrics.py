@@ -25,13 +25,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from . import outbox, stats
-from .breaker import StoreUnavailable, breaker
-from .conf import get_config
-from .delivery import outbox_aliases, renderable_models
+from ..capture import outbox
+from ..conf import get_config
+from ..delivery.delivery import outbox_aliases, renderable_models
+from ..delivery.heartbeat import latest_heartbeat
+from ..store import stats
+from ..store.breaker import StoreUnavailable, breaker
+from ..store.page_store import get_store
 from .freshness import last_freshness
-from .heartbeat import latest_heartbeat
-from .store import get_store
 
 logger = logging.getLogger(__name__)
 

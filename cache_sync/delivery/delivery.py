@@ -23,15 +23,16 @@ from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from . import outbox, stats
+from ..capture import outbox
+from ..capture.followed import follow_queries
+from ..capture.outbox import KEYS_LABEL, Followed
+from ..conf import Config, get_config
+from ..replicas import invalidation_position
+from ..signals import keys_invalidated
+from ..store import stats
+from ..store.breaker import StoreUnavailable, breaker
+from ..store.page_store import get_store
 from .affected import AffectedKeys, affected_keys
-from .breaker import StoreUnavailable, breaker
-from .conf import Config, get_config
-from .followed import follow_queries
-from .outbox import KEYS_LABEL, Followed
-from .replicas import invalidation_position
-from .signals import keys_invalidated
-from .store import get_store
 
 logger = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from django.db import models
 from django.db.models.fields.related import RelatedField
 from django.db.models.fields.reverse_related import ForeignObjectRel
 
-from .conf import Config, Rule, get_config
-from .keys import KeyTemplate
-from .outbox import KEYS_LABEL, Change, Followed, Row
+from ..capture.outbox import KEYS_LABEL, Change, Followed, Row
+from ..capture.trigger_sql import TRUNCATED
+from ..conf import Config, Rule, get_config
+from ..keys import KeyTemplate
 
 FAN_OUT_CHUNK = 5000
-TRUNCATED = "truncated"  # a recorded row {"truncated": true}: the table was truncated, every key of the rule
 
 
 @dataclass
@@ -89,7 +89,7 @@ def _every_key_of(rule: Rule, config: Config) -> Iterator[str]:
     Found by SCAN, so only for this entry, which only a TRUNCATE writes (the statement
     hook does not take TRUNCATE for a write: the relay delivers it, off the write path).
     """
-    from .store import get_store
+    from ..store.page_store import get_store
 
     templates = [*rule.keys, *(template for _accessor, related in rule.related for template in related)]
     yield from (template.text for template in templates if not template.paths)

@@ -27,8 +27,8 @@ from django.apps import apps
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 
-from .page_bytes import decode_page
-from .store import get_store
+from ..pages.page_bytes import decode_page
+from ..store.page_store import get_store
 
 VERSION_HEADER = "X-Data-Version"
 VERSION_FIELD = "version"

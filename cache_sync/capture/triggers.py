@@ -19,8 +19,8 @@ from django.apps import apps
 from django.db import connections, router, transaction
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
-from .conf import Config
-from .models import OUTBOX_TABLE
+from ..conf import Config
+from ..models import OUTBOX_TABLE
 from .trigger_sql import NOTIFY_CHANNEL, PREFIX, drop_statements, expected_triggers
 from .watched import Trigger, WatchedLinks, WatchedTable, restricted_to_columns, watched_table_names, watched_tables
 

@@ -29,9 +29,9 @@ from django.core.signals import request_finished
 from django.db import connections
 from django.db.backends.signals import connection_created
 
+from ..capture.triggers import watched_table_names
 from .delivery import deliver_after_commit, deliver_owed
 from .statements import PLAIN_READS, Kind, classify, mentions_any, statement_text
-from .triggers import watched_table_names
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper

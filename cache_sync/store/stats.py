@@ -11,7 +11,7 @@ import time
 from collections import Counter
 
 from .breaker import StoreUnavailable
-from .store import get_store
+from .page_store import get_store
 
 EVENTS = (
     "hit",
@@ -62,6 +62,6 @@ def totals(cache_alias: str | None = None) -> dict[str, int]:
 
 
 def _alias() -> str:
-    from .conf import get_config
+    from ..conf import get_config
 
     return get_config().cache_alias

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from django.db import connections
 
-from .triggers import NOTIFY_CHANNEL
+from ..capture.triggers import NOTIFY_CHANNEL
 
 IDLE_POLL = 1.0  # seconds between outbox reads when no notification came (a safety net)
 SQLITE_WATCH = 0.005  # seconds between data_version reads on SQLite

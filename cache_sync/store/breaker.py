@@ -31,7 +31,7 @@ class _Breaker:
             raise StoreUnavailable("Redis skipped for a moment after an error")
 
     def trip(self) -> None:
-        from .conf import get_config
+        from ..conf import get_config
 
         self.open_until = time.monotonic() + get_config().redis_backoff
         self.owes_catch_up = True

@@ -1,0 +1,1 @@
+"""Seen from outside: Prometheus metrics, the freshness monitor, the rule audit."""

@@ -1,0 +1,1 @@
+"""The store: Redis, its Lua scripts, the breaker that follows a Redis error, the counters."""
