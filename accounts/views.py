@@ -29,7 +29,7 @@ from .signals import user_registered
 from .tokens import activation_token
 
 
-@cached_page("profile:{username}")
+@cached_page("profile:{username}", holes=True)
 @require_safe
 def public_profile(request, username):
     person = get_object_or_404(get_user_model(), username=username, is_active=True)

@@ -2,8 +2,9 @@
 
 Compared, for home, a category page and a product page: an anonymous hit (the
 front door), a signed-in hit, the same view uncached, and a bare view through the
-full middleware stack (the ceiling). Then: a flood of junk `?page=` values and
-Redis's memory; and Redis paused (SIGSTOP) for 10 s under load.
+full middleware stack (the ceiling). Then: the memory of 1,000 signed-in visitors
+browsing 100 pages (their records against the pages they share); a flood of junk
+`?page=` values and Redis's memory; and Redis paused (SIGSTOP) for 10 s under load.
 """
 
 from __future__ import annotations
@@ -129,7 +130,10 @@ class Site:
 
 
 def compare_pages(site: Site, rounds: int, seconds: float) -> list[dict]:
-    signed_in = {"Cookie": f"sessionid={site.session}"}
+    # As a browser sends it: the session and the CSRF cookie a first page set (else each page sets a new one).
+    first, _ = site.get(PAGES["home"], f"sessionid={site.session}")
+    csrf = re.search(r"csrftoken=(\w+)", first.get("Set-Cookie", ""))
+    signed_in = {"Cookie": f"sessionid={site.session}" + (f"; csrftoken={csrf.group(1)}" if csrf else "")}
     cases = {"bare view (full middleware)": (site.url("/bench/bare/"), {})}
     for name in PAGES:
         cases[f"{name}: anonymous hit"] = (site.url(PAGES[name]), {})
@@ -159,6 +163,83 @@ def compare_pages(site: Site, rounds: int, seconds: float) -> list[dict]:
             }
         )
     return rows
+
+
+VISITORS_SCRIPT = """
+from cache_sync import suspended
+from django.contrib.auth import get_user_model
+from django.test import Client
+User = get_user_model()
+with suspended():
+    User.objects.bulk_create(
+        [User(username=f"reader{i:04d}", password="!") for i in range(%(count)d)], ignore_conflicts=True
+    )
+for user in User.objects.filter(username__startswith="reader").order_by("pk")[:%(count)d]:
+    client = Client()
+    client.force_login(user)
+    print("session", client.cookies["sessionid"].value)
+"""
+BROWSE_SCRIPT = """
+cookies = {%(cookies)s}
+paths = {%(paths)s}
+counter = 0
+request = function()
+  if counter >= #cookies * #paths then wrk.thread:stop() end
+  local cookie = cookies[counter %% #cookies + 1]
+  local path = paths[math.floor(counter / #cookies) %% #paths + 1]
+  counter = counter + 1
+  return wrk.format("GET", path, {["Cookie"] = "sessionid=" .. cookie})
+end
+"""
+
+
+def visitor_memory(site: Site, redis_client: redis.Redis, visitors: int, pages: int) -> dict:
+    """Each of `visitors` signed-in visitors gets each of `pages` product pages; Redis's memory by kind of key."""
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", VISITORS_SCRIPT % {"count": visitors}],
+        cwd=ROOT,
+        env=site.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    cookies = [line.split()[1] for line in out.splitlines() if line.startswith("session ")]
+    home = site.get("/")[1].decode()
+    category_paths = sorted(set(re.findall(r'href="(/categories/[\w-]+/)"', home)))
+    paths: list[str] = []
+    for category in category_paths:  # the products listed on each category's pages
+        for number in range(1, 4):
+            html = site.get(category + (f"?page={number}" if number > 1 else ""))[1].decode()
+            paths += [p for p in re.findall(r'href="(/products/[\w-]+/)"', html) if p not in paths]
+    paths = paths[:pages]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            BROWSE_SCRIPT % {"cookies": ",".join(f'"{c}"' for c in cookies), "paths": ",".join(f'"{p}"' for p in paths)}
+        )
+    try:
+        subprocess.run(
+            ["wrk", "-t1", "-c8", "-d600s", "-s", script.name, site.base + "/"], capture_output=True, check=True
+        )
+    finally:
+        os.unlink(script.name)
+    prefix = site.env["CACHE_KEY_PREFIX"]
+    used = {"visitor": [0, 0], "page": [0, 0], "product": [0, 0]}  # bytes, families
+    for name in redis_client.scan_iter(match=f"{prefix}:*", count=1000):
+        kinds = ["visitor"] if b"{visitor:" in name else ["page"] if b"{" in name else []
+        if b"{product:" in name:
+            kinds.append("product")
+        for kind in kinds:
+            used[kind][0] += redis_client.memory_usage(name, samples=0) or 0
+            used[kind][1] += 1
+    return {
+        "visitors": len(cookies),
+        "pages": len(paths),
+        "visitor_bytes": used["visitor"][0],
+        "visitor_keys": used["visitor"][1],
+        "page_bytes": used["page"][0],
+        "page_keys": used["page"][1],
+        "product_bytes": used["product"][0],
+    }
 
 
 FLOOD_SCRIPT = """
@@ -224,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="per wrk run")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--pause", type=float, default=10.0, help="seconds Redis stays paused")
+    parser.add_argument("--visitors", type=int, default=1000, help="signed-in visitors of the memory measure")
+    parser.add_argument("--visitor-pages", type=int, default=100, help="product pages each of them gets")
     args = parser.parse_args(argv)
     ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
@@ -234,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             site = Site(server.url, Path(tmp), args.workers)
             relay = subprocess.Popen(RELAY, cwd=ROOT, env=site.env, stdout=subprocess.DEVNULL)
             rows = compare_pages(site, args.rounds, args.seconds)
+            memory = visitor_memory(site, server.client(), args.visitors, args.visitor_pages)
             flood = junk_flood(site, server.client())
             paused = paused_redis(site, server, args.pause)
         finally:
@@ -244,14 +328,14 @@ def main(argv: list[str] | None = None) -> int:
                 site.stop()
             server.kill()
     uncached_product = next(r["rps"] for r in rows if r["case"] == "product: uncached view")
-    report = format_report(rows, flood, paused, uncached_product, args)
+    report = format_report(rows, memory, flood, paused, uncached_product, args)
     print(report)
     (ROOT / "benchmarks" / "results").mkdir(exist_ok=True)
     (ROOT / "benchmarks" / "results" / "http.md").write_text(report)
     return 0
 
 
-def format_report(rows, flood, paused, uncached_product, args) -> str:
+def format_report(rows, memory, flood, paused, uncached_product, args) -> str:
     lines = [
         "# cache_sync over HTTP",
         "",
@@ -265,7 +349,16 @@ def format_report(rows, flood, paused, uncached_product, args) -> str:
         vs_uncached = f"{r['vs_uncached']:.2f}x" if r["vs_uncached"] else ""
         cells = [r["case"], f"{r['rps']:.0f}", f"{r['p99_ms']:.1f}", f"{r['vs_bare']:.2f}x", vs_uncached]
         lines.append("| " + " | ".join([*cells, str(r["errors"])]) + " |")
+    shared = memory["page_bytes"]
     lines += [
+        "",
+        f"Memory: {memory['visitors']:,} signed-in visitors each got {memory['pages']} product pages. Their records "
+        f"(nav fragment, session hash): {memory['visitor_bytes'] / 1024:.1f} KiB in {memory['visitor_keys']:,} keys, "
+        f"{memory['visitor_bytes'] / max(memory['visitors'], 1):.0f} bytes per visitor; every cached page, shared "
+        f"(all variants, all kinds): {shared / 1024:.1f} KiB in {memory['page_keys']:,} families, of which the "
+        f"product pages {memory['product_bytes'] / 1024:.1f} KiB. A copy of each product page per visitor (no holes) "
+        f"would take about {memory['visitors']:,} x that: "
+        f"{memory['visitors'] * memory['product_bytes'] / 1024**2:.0f} MiB (computed, not measured).",
         "",
         f"Junk flood: {flood['requests']:,} distinct `?page=` values on one category page; "
         f"Redis memory grew by {flood['growth_bytes'] / 1024:.1f} KiB.",

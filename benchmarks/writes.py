@@ -34,7 +34,7 @@ RELAY_GIVE_UP = 10.0  # seconds
 
 
 def install_triggers() -> None:
-    call_command("cache_sync", "install-triggers", stdout=StringIO())
+    call_command("cache_sync", "triggers", "install", stdout=StringIO())
 
 
 @contextlib.contextmanager

@@ -10,23 +10,31 @@ import importlib
 from typing import TYPE_CHECKING
 
 __all__ = [
+    "Visitor",
     "cached_page",
     "invalidate_keys",
     "invalidate_objects",
     "key_rebuilt",
     "keys_for",
     "keys_invalidated",
+    "register_fragment",
+    "register_hole",
     "register_table_triggers",
     "suspended",
+    "table_trigger",
 ]
 
 _HOMES = {
     "cached_page": "cache_sync.pages.decorator",
+    "Visitor": "cache_sync.holes.markers",
+    "register_fragment": "cache_sync.holes.markers",
+    "register_hole": "cache_sync.holes.markers",
     "invalidate_keys": "cache_sync.api",
     "invalidate_objects": "cache_sync.api",
     "keys_for": "cache_sync.api",
     "suspended": "cache_sync.api",
     "register_table_triggers": "cache_sync.capture.schema_hooks",
+    "table_trigger": "cache_sync.capture.trigger_ddl",
     "keys_invalidated": "cache_sync.signals",
     "key_rebuilt": "cache_sync.signals",
 }
@@ -34,6 +42,8 @@ _HOMES = {
 if TYPE_CHECKING:
     from .api import invalidate_keys, invalidate_objects, keys_for, suspended
     from .capture.schema_hooks import register_table_triggers
+    from .capture.trigger_ddl import table_trigger
+    from .holes.markers import Visitor, register_fragment, register_hole
     from .pages.decorator import cached_page
     from .signals import key_rebuilt, keys_invalidated
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 
-from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 from .capture import outbox
+from .capture.trigger_sql import SUSPENDED
 from .conf import get_config
 from .delivery.affected import affected_keys, row_values
-from .delivery.delivery import deliver_after_commit, suspend_delivery
+from .delivery.delivery import deliver_after_commit, delivery_suspended, suspend_delivery
 
 
 def keys_for(obj: models.Model, *, using: str | None = None) -> list[str]:
@@ -43,22 +44,47 @@ def invalidate_objects(objects: Iterable[models.Model], *, using: str = DEFAULT_
 def suspended(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """Run the block in one transaction whose changes invalidate nothing (imports, seeding).
 
-    The triggers still record the block's writes; their entries are dropped before
-    the transaction commits, so neither the writer nor the relay ever sends them.
-    Invalidate what the block changed yourself if pages of it may be cached
-    (`invalidate_keys(["home"])` after the block), as cacheops' `no_invalidation`
-    and cachalot's `cachalot_disabled` leave it to you.
+    Neither the writer nor the relay ever sends the block's changes, and
+    `invalidate_keys()` inside it records nothing. Invalidate what the block changed
+    yourself if pages of it may be cached (`invalidate_keys(["home"])` after the block),
+    as cacheops' `no_invalidation` and cachalot's `cachalot_disabled` leave it to you.
+
+    On PostgreSQL the triggers record nothing: the block sets `cache_sync.suspended` for
+    its transaction (`set_config(..., true)`, which the triggers' WHEN reads) and puts back
+    the value it found when it ends, so writes after it, in the same transaction too, are
+    recorded; if the block raises, the rollback (of the transaction or of its savepoint)
+    restores the value. It is a transaction's setting, never a session's, so that nothing
+    outlives the block: a session setting would stay on a connection whose reset failed,
+    and behind a transaction pooler (PgBouncer) on a connection other clients write on.
+    SQLite has no such setting a trigger can read (a function registered on Django's
+    connections would fail every other program's writes): the triggers record, and the
+    block's entries are dropped before the transaction commits.
     """
     with transaction.atomic(using=using):
+        if connections[using].vendor == "postgresql":
+            with suspend_delivery(using), _recording_suspended(using):
+                yield
+            return
         start = outbox.last_id(using)
         with suspend_delivery(using):
             yield
-        outbox.discard_of_this_writer_after(using, start)
+        outbox.discard_after(using, start)
+
+
+@contextlib.contextmanager
+def _recording_suspended(using: str) -> Iterator[None]:
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s, true)", [SUSPENDED])
+        previous = cursor.fetchone()[0] or ""
+        cursor.execute("SELECT set_config(%s, 'on', true)", [SUSPENDED])
+    yield  # not in a finally: after an error the transaction (or its savepoint) rolls back, and the setting with it
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [SUSPENDED, previous])
 
 
 def invalidate_keys(keys: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> None:
     """Invalidate rule keys such as "home" or "category:tea" after commit (durably: recorded in the outbox)."""
     keys = list(keys)
-    if keys:
+    if keys and not delivery_suspended(using):
         outbox.record_keys(keys, using)
         deliver_after_commit(using)

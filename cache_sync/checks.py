@@ -27,12 +27,40 @@ def check_cache_sync(app_configs: Sequence[AppConfig] | None = None, **kwargs: A
     errors = [Error(p.message, hint=p.hint or None, id=p.id) for p in config.problems]
     errors.extend(_check_cache(config.cache_alias))
     errors.extend(_check_base_url(config))
+    errors.extend(_check_visitor_rule(config))
     raw_rules = raw.get("RULES", {}) if isinstance(raw, dict) else {}
     for label in raw_rules if isinstance(raw_rules, dict) else ():
         if isinstance(label, str) and label.count(".") == 1:  # else reported by parse()
             rule = next((r for r in config.rules if r.model == label), None)
             errors.extend(_check_rule(label, rule))
     return errors
+
+
+def _check_visitor_rule(config: Config) -> list[Error]:
+    """Pages with holes serve signed-in visitors from their records (holes.py): only a rule keeps those true."""
+    from django.urls import get_resolver
+
+    from .pages.decorator import registered_pages
+
+    try:
+        get_resolver().url_patterns  # imports the views, whose decorators register the pages  # noqa: B018
+    except Exception:  # a broken URLconf is Django's own check to report
+        return []
+    if config.problems or not any(page.holes for page in registered_pages()):
+        return []  # (the settings' own problems first: a rule that did not parse is not there)
+    rule = config.rules_by_model.get(settings.AUTH_USER_MODEL)
+    if rule is not None and config.visitor_key in {template.text for template in rule.keys}:
+        return []
+    return [
+        Error(
+            f"Pages with holes fill signed-in visitors' parts from records kept under {config.visitor_key!r}, "
+            f"but no rule of {settings.AUTH_USER_MODEL} lists that key: a visitor renamed, deactivated or "
+            "whose password changed would be served from their old record.",
+            hint=f"Add {config.visitor_key!r} to the keys of CACHE_SYNC['RULES'][{settings.AUTH_USER_MODEL!r}] "
+            "(with `fields`, list the ones the fragments show, `password` and `is_active`).",
+            id="cache_sync.E060",
+        )
+    ]
 
 
 def check_triggers(
@@ -55,14 +83,14 @@ def check_triggers(
             )
             continue
         diff = compare_triggers(alias, config)
-        if diff.missing or diff.stale:
-            tables = sorted({t.table for t in diff.missing} | {table for _name, table in diff.stale})
+        if not diff.matches:
+            tables = sorted({t.table for t in diff.to_install} | {found.table for found in diff.orphaned})
             errors.append(
                 Error(
                     f"The change-recording triggers of CACHE_SYNC['RULES'] are missing or out of date on "
                     f"database {alias!r} ({diff.describe()}; tables {', '.join(tables)}): "
                     "writes there are not invalidated.",
-                    hint=f"Run: python manage.py cache_sync install-triggers --database {alias}",
+                    hint=f"Run: python manage.py cache_sync triggers install --database {alias}",
                     id="cache_sync.E020",
                 )
             )

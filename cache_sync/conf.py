@@ -7,6 +7,7 @@ checks report, and rules with problems are left out of `rules`.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ OPTIONS = (
     "LEASE_WAIT",
     "BASE_URL",
     "USER_FIELDS",
+    "VISITOR_KEY",
     "MAX_VARIANTS",
     "REDIS_BACKOFF",
     "REPLICAS",
@@ -70,6 +72,9 @@ class Config:
     lease_wait: float = 2.0  # how long a reader waits for another's build
     base_url: str = ""  # scheme and host of the requests cache_sync builds (rebuild, warm, verify)
     user_fields: tuple[str, ...] = ()  # user fields the pages show a signed-in visitor (default: the username)
+    visitor_key: str = (
+        "visitor:{id}"  # the key of a signed-in visitor's record, its one placeholder their pk (cache_sync/holes/)
+    )
     max_variants: int = 256  # per family: more variants are served, not stored
     redis_backoff: float = 1.0  # after a Redis error, this process skips Redis for this long (seconds)
     replicas: tuple[tuple[str, str], ...] = ()  # (replica alias, its primary's alias): see replicas.py
@@ -122,6 +127,7 @@ def parse(raw: object) -> Config:
         "lease_wait": raw.get("LEASE_WAIT", 2.0),
         "base_url": raw.get("BASE_URL", ""),
         "user_fields": raw.get("USER_FIELDS", ()),
+        "visitor_key": raw.get("VISITOR_KEY", "visitor:{id}"),
         "max_variants": raw.get("MAX_VARIANTS", 256),
         "redis_backoff": raw.get("REDIS_BACKOFF", 1.0),
         "read_your_writes": raw.get("READ_YOUR_WRITES", 60.0),
@@ -134,6 +140,14 @@ def parse(raw: object) -> Config:
         problems.append(Problem("cache_sync.E007", "CACHE_SYNC['USER_FIELDS'] must be a list of user field names."))
         values["user_fields"] = ()
     values["user_fields"] = tuple(values["user_fields"])
+    visitor_key = values["visitor_key"]
+    if not isinstance(visitor_key, str) or len(re.findall(r"\{\w+\}", visitor_key)) != 1 or visitor_key.count("{") != 1:
+        problems.append(
+            Problem(
+                "cache_sync.E059", "CACHE_SYNC['VISITOR_KEY'] must be a key template with one placeholder (the pk)."
+            )
+        )
+        values["visitor_key"] = "visitor:{id}"
     if (
         isinstance(values["max_variants"], bool)
         or not isinstance(values["max_variants"], int)

@@ -3,11 +3,13 @@
     # website/wsgi.py
     application = front_door(get_wsgi_application())
 
-For a hit, this skips what every Django request costs even when its view does
+For a hit (an anonymous visitor's, or a signed-in one's of a page with holes: signed_in.py),
+this skips what every Django request costs even when its view does
 nothing: the request signals (which close and check database connections and
 caches), the URL resolution and middleware of the handler, and the
-`HttpResponse`: the stored headers and body go straight to the server. Anything
-else (a miss, a signed-in visitor, a POST) goes to Django, where
+`HttpResponse`: the stored headers and body go straight to the server (a signed-in
+visitor's copy is filled first, by the same `PageRead.hit` as in Django). Anything
+else (a miss, a signed-in visitor of another page, a POST) goes to Django, where
 `FrontDoorMiddleware`, which must come first in MIDDLEWARE, takes over the read
 made here (a miss's lease) and stores the page after every middleware has run.
 """
@@ -21,6 +23,7 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpResponse
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ def front_door(application: WSGIApplication) -> WSGIApplication:
     """Wrap Django's WSGI application (after `django.setup()`) so that anonymous hits never reach it."""
     # Imported here: a project's wsgi.py imports this module before Django is set up.
     from .front_door import READ_BEFORE_DJANGO, anonymous_read
+    from .holes.signed_in import signed_in_read
     from .pages.page_bytes import CACHE_HEADER, split_page
     from .store import stats
 
@@ -41,6 +45,13 @@ def front_door(application: WSGIApplication) -> WSGIApplication:
         request = WSGIRequest(dict(environ))  # it rewrites its environ's PATH_INFO: Django's own must stay as sent
         try:
             read = anonymous_read(request)
+            if read is None and settings.SESSION_COOKIE_NAME in request.COOKIES:
+                read = signed_in_read(request)
+                if read is not None and read.status == "hit":
+                    if read.visitor is None:  # the shared copy, and whom to fill it for not known: Django's
+                        environ[READ_BEFORE_DJANGO] = None
+                        return application(environ, start_response)
+                    return _served(read.hit(request), request.method == "HEAD", start_response)
         except Exception:  # Django's handler will meet the same error and answer it as it answers errors
             logger.exception("cache_sync front door: passing %s to Django", request.path)
             return application(environ, start_response)
@@ -57,3 +68,10 @@ def front_door(application: WSGIApplication) -> WSGIApplication:
         return [b"" if request.method == "HEAD" else stored.body]
 
     return serve
+
+
+def _served(response: HttpResponse, head: bool, start_response: StartResponse) -> Iterable[bytes]:
+    """The response written as Django's WSGIHandler writes one: its headers, then each cookie's."""
+    cookies = [("Set-Cookie", cookie.output(header="")) for cookie in response.cookies.values()]
+    start_response(f"{response.status_code} {response.reason_phrase}", [*response.items(), *cookies])
+    return [b"" if head else response.content]

@@ -22,7 +22,7 @@ def _with_versions(response, objects):
 
 # cached_page outermost: cache_sync finds a page's URL by its view; require_safe inside it turns
 # OPTIONS, TRACE, POST... into a 405 before the view reads anything (the cache passes them through).
-@cached_page("home")
+@cached_page("home", holes=True)
 @require_safe
 def home(request):
     categories = list(Category.objects.all())
@@ -31,7 +31,7 @@ def home(request):
     return _with_versions(response, [*categories, *newest])
 
 
-@cached_page("category:{slug}", query_params=("page",))
+@cached_page("category:{slug}", query_params=("page",), holes=True)
 @require_safe
 def category_detail(request, slug):
     category = get_object_or_404(Category, slug=slug)
@@ -49,7 +49,7 @@ def category_detail(request, slug):
     return _with_versions(response, [category, *page.object_list])
 
 
-@cached_page("product:{slug}")
+@cached_page("product:{slug}", holes=True)
 @require_safe
 def product_detail(request, slug):
     product = get_object_or_404(Product.objects.select_related("category"), slug=slug)

@@ -3,7 +3,7 @@
 restart the database   the private PostgreSQL primary (tools/harness) stops (fast shutdown) and
                        starts again on its port: gunicorn and the relay must reconnect
 migrate a watched model  `migrate` with loadtests.fault_settings applies
-                       loadtests/fault_migrations/0004: AddField and AlterField on catalog.Product
+                       loadtests/fault_migrations/0005: AddField and AlterField on catalog.Product
 cut Redis              the pages' redis-server, by the PID the run started, SIGSTOP for 5 s then SIGCONT
 """
 

@@ -11,7 +11,9 @@ and compare its `X-Data-Version` header object by object. Writers change rows
 through the staff API and record the version the database assigned once the
 response has arrived. Environment: STAFF_API_TOKEN, REDIS_URL (+
 LOADTEST_ORACLE_DB, default 13) or LOADTEST_ORACLE_URL, LOADTEST_WRITER_SHARE
-(default 0.2), LOADTEST_PROFILES or LOADTEST_USERNAMES.
+(default 0.2), LOADTEST_PROFILES or LOADTEST_USERNAMES, LOADTEST_SESSIONS
+("username=session cookie,..."; the signed-in readers', made by loadtests/run.py) and
+LOADTEST_SIGNED_IN_SHARE (of the readers, default 0.3 when sessions are given).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import sys
 import threading
 import time
 from decimal import Decimal
+from http.cookiejar import Cookie
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from locust import FastHttpUser, between, events, task
 from locust.runners import MasterRunner, WorkerRunner
@@ -45,6 +48,8 @@ from loadtests.site_pages import (
 from loadtests.web_ui import show_staleness_in_web_ui
 
 WRITER_SHARE = float(os.environ.get("LOADTEST_WRITER_SHARE", "0.2"))
+SESSIONS = [tuple(item.split("=", 1)) for item in os.environ.get("LOADTEST_SESSIONS", "").split(",") if "=" in item]
+SIGNED_IN_SHARE = float(os.environ.get("LOADTEST_SIGNED_IN_SHARE", "0.3")) if SESSIONS else 0.0
 # Seconds between a reader's reads, "min,max" (the soak reads with shorter waits).
 READER_WAIT = tuple(float(part) for part in os.environ.get("LOADTEST_READER_WAIT", "0.02,0.1").split(","))
 HOT_READS = 0.8  # share of reads on the hot set
@@ -102,8 +107,9 @@ def _pick(rng: random.Random, hot: list[str], everything: list[str], hot_share: 
 class ReaderUser(FastHttpUser):
     """Browses, mostly on a small hot set, and checks every page against the oracle."""
 
-    weight = max(1, round(100 * (1 - WRITER_SHARE)))
+    weight = max(1, round(100 * (1 - WRITER_SHARE) * (1 - SIGNED_IN_SHARE)))
     wait_time = between(*READER_WAIT)
+    reader = "anonymous"
 
     def on_start(self) -> None:
         self.site = site_map(self.host)
@@ -134,12 +140,38 @@ class ReaderUser(FastHttpUser):
         with self.client.get(page.url, name=page.name, catch_response=True) as resp:
             latency_ms = (time.time() - t_send) * 1000
             failure = judge_read(
-                oracle(), page, resp.status_code, resp.headers, expected=expected, t_send=t_send, latency_ms=latency_ms
+                oracle(),
+                page,
+                resp.status_code,
+                resp.headers,
+                expected=expected,
+                t_send=t_send,
+                latency_ms=latency_ms,
+                reader=self.reader,
+                body=resp.text or "",
             )
             if failure:
                 resp.failure(failure)
             else:
                 resp.success()  # a category page gone (404) included: see loadtests/reading.py
+
+
+def session_cookie(host: str, value: str) -> Cookie:
+    return Cookie(0, "sessionid", value, None, False, host, False, False, "/", True, False, None, True, None, None, {})
+
+
+class SignedInReaderUser(ReaderUser):
+    """A reader signed in with a session of its own: the same pages, its nav checked to be its own."""
+
+    abstract = not SESSIONS  # no sessions given: no signed-in readers
+    weight = max(1, round(100 * (1 - WRITER_SHARE) * SIGNED_IN_SHARE))
+
+    def on_start(self) -> None:
+        super().on_start()
+        username, cookie = self.rng.choice(SESSIONS)
+        self.reader = f"signed-in:{username}"
+        # In the client's jar, as a browser keeps it: sent on a redirect's request too (?page=1).
+        self.client.cookiejar.set_cookie(session_cookie(urlsplit(self.host).hostname or "", cookie))
 
 
 class WriterUser(FastHttpUser):

@@ -145,8 +145,10 @@ class Oracle:
         expected: Expected,
         t_send: float,
         latency_ms: float,
+        reader: str = "anonymous",
     ) -> ReadOutcome:
-        """Check a read and count it; the caller fires the STALE event."""
+        """Check a read and count it (by page kind and by kind of reader: anonymous or signed-in);
+        the caller fires the STALE event."""
         outcome = self.check_read(header, expected, t_send)
         shown = parse_data_version(header)
         second = str(int(t_send))
@@ -162,9 +164,11 @@ class Oracle:
         if outcome.checked:
             counts(_key("n"), "checked", 1)
             counts(_key("n"), f"checked:{kind}", 1)
+            counts(_key("n"), f"checked:reader:{reader}", 1)
         if outcome.stale:
             counts(_key("n"), "stale", 1)
             counts(_key("n"), f"stale:{kind}", 1)
+            counts(_key("n"), f"stale:reader:{reader}", 1)
             counts(_key("ts", "stale"), second, 1)
             counts(_key("age"), str(latency_bucket(outcome.age_ms)), 1)
             # Each stale read's own t_send, so a fault run attributes it to its window.

@@ -5,6 +5,7 @@ Apart from locustfile.py so that tests use it without importing Locust (which pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from loadtests.oracle import Oracle
@@ -33,10 +34,15 @@ def judge_read(
     expected: Expected,
     t_send: float,
     latency_ms: float,
+    reader: str = "anonymous",
+    body: str = "",
 ) -> str | None:
     """The failure message of a reader's answer, or None when it passes.
 
     A page gone passes and is counted as such, not as a read: it shows no data to check.
+    A signed-in reader (`reader` "signed-in:<username>") must see their own name in the nav, and no
+    one else's; an anonymous one no name at all. (Writers change display names and bios, never a
+    username, which is what the nav shows: the nav's name cannot be stale, only someone else's.)
     """
     if page_gone(page, status):
         oracle.record_page_gone(page.kind)
@@ -51,6 +57,8 @@ def judge_read(
     cache_status = headers.get("X-Cache")
     if not header or cache_status not in ("hit", "miss"):
         return f"X-Data-Version={header!r}, X-Cache={cache_status!r}"
+    if body and (wrong := wrong_nav(body, reader)):
+        return wrong
     outcome = oracle.record_read(
         page=page.key,
         kind=page.kind,
@@ -59,8 +67,20 @@ def judge_read(
         expected=expected,
         t_send=t_send,
         latency_ms=latency_ms,
+        reader=reader.partition(":")[0],
     )
     if outcome.stale:
         # A failure of this very request: counted once, with its real latency, never as extra traffic.
         return stale_failure_message(outcome.age_ms)
     return None
+
+
+_SIGNED_IN_AS = re.compile(r"Signed in as ([^<]*)</a>")
+
+
+def wrong_nav(body: str, reader: str) -> str | None:
+    """Why the nav of `body` is not this reader's (another visitor's name, or none), or None."""
+    kind, _, username = reader.partition(":")
+    shown = _SIGNED_IN_AS.findall(body)
+    wanted = [username] if kind == "signed-in" else []
+    return None if shown == wanted else f"NAV: {reader} was shown {shown!r}"

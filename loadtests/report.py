@@ -25,6 +25,9 @@ BUCKET_TITLES = dict(
 )
 
 
+READERS = ("anonymous", "signed-in")  # the kinds of reader the oracle counts apart
+
+
 def _ratio(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
@@ -72,6 +75,10 @@ def summarize(
         "stale_reads_by_page": {
             kind: {"checked": n.get(f"checked:{kind}", 0), "stale": n.get(f"stale:{kind}", 0)}
             for kind in ("home", "category", "product", "profile")
+        },
+        "stale_reads_by_reader": {
+            reader: {"checked": n.get(f"checked:reader:{reader}", 0), "stale": n.get(f"stale:reader:{reader}", 0)}
+            for reader in READERS
         },
         "stale_age_ms": {
             "p50": histogram_percentile(results["age_ms"], 0.5),
@@ -183,6 +190,14 @@ def write_reports(results: dict[str, dict], settings: dict, out: Path) -> str:
             for r in results.values()
         ]
         by_page.append(f"| {kind} | " + " | ".join(cells) + " |")
+    by_reader = ["| reader | " + " | ".join(f"`{m}` stale / checked" for m in results) + " |"]
+    by_reader.append("|---" * (len(results) + 1) + "|")
+    for reader in READERS:
+        cells = [
+            f"{r['stale_reads_by_reader'][reader]['stale']} / {r['stale_reads_by_reader'][reader]['checked']}"
+            for r in results.values()
+        ]
+        by_reader.append(f"| {reader} | " + " | ".join(cells) + " |")
     stuck_lines = [
         f"- `{mode}`: " + "; ".join(r["stuck"]["examples"][:3]) for mode, r in results.items() if r["stuck"]["examples"]
     ]
@@ -206,6 +221,10 @@ def write_reports(results: dict[str, dict], settings: dict, out: Path) -> str:
             "Stale reads by page kind:",
             "",
             *by_page,
+            "",
+            "Stale reads by kind of reader (a signed-in reader is served the shared copy, its nav filled):",
+            "",
+            *by_reader,
             "",
             *(["Stuck pages (examples):", "", *stuck_lines, ""] if stuck_lines else []),
             EXPLANATION.strip(),

@@ -53,6 +53,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--categories", type=int, default=12)
     parser.add_argument("--products", type=int, default=600)
     parser.add_argument("--profiles", type=int, default=50)
+    parser.add_argument(
+        "--signed-in", type=int, default=10, help="profiles whose sessions signed-in readers use (0: none)"
+    )
+    parser.add_argument("--signed-in-share", type=float, default=0.3, help="share of readers signed in (0.3)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers per app server")
     parser.add_argument("--topology", choices=("single", "cluster"), default="single", help="Redis of the pages")
     parser.add_argument("--app-servers", type=int, default=1, help="gunicorns behind a balancer (1)")
@@ -255,6 +259,8 @@ def site_under_test(mode: str, args, pages_env: dict[str, str], out: Path) -> It
             manage(env, *seed, log=log)
             command = [sys.executable, "-m", "loadtests.seed_users", "--count", str(args.profiles)]
             subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=log, stderr=log)
+            env["LOADTEST_SESSIONS"] = signed_in_sessions(env, min(args.signed_in, args.profiles))
+            env["LOADTEST_SIGNED_IN_SHARE"] = str(args.signed_in_share)
         delete_cache_keys(pages_env, prefix)
         with app_servers(args.app_servers, args.workers, env, out / "logs", mode) as servers:
             wait_until_answers(f"{servers.host}/", servers.processes[0])
@@ -266,6 +272,35 @@ def site_under_test(mode: str, args, pages_env: dict[str, str], out: Path) -> It
             remove_sqlite(sqlite_path)
             with contextlib.suppress(OSError):
                 sqlite_path.parent.rmdir()  # when empty
+
+
+SESSIONS_SCRIPT = """
+from django.contrib.auth import get_user_model
+from django.test import Client
+from loadtests.site_pages import username
+for name in [username(i) for i in range(1, %d + 1)]:
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=name))
+    print("session", name, client.cookies["sessionid"].value)
+"""
+
+
+def signed_in_sessions(env: dict[str, str], count: int) -> str:
+    """Sessions of the first `count` profiles, signed as the site signs them: "name=cookie,..."."""
+    if count <= 0:
+        return ""
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SESSIONS_SCRIPT % count],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return ",".join(
+        f"{name}={cookie}"
+        for _, name, cookie in (line.split() for line in out.splitlines() if line.startswith("session "))
+    )
 
 
 def run_mode(mode: str, args, pages_env: dict[str, str], out: Path) -> dict:

@@ -174,8 +174,8 @@ MUTANTS = [
     Mutant(
         "front door: If-None-Match is ignored on a hit (200 with the whole page)",
         "pages/page_read.py",
-        'return not_modified(request, self._keep_private(mark(decode_page(self.result.page), "hit")))',
-        'return self._keep_private(mark(decode_page(self.result.page), "hit"))',
+        "        return not_modified(request, response)",
+        "        return response",
     ),
     Mutant(
         "wsgi: the layer ignores If-None-Match on a hit",
@@ -300,10 +300,69 @@ MUTANTS = [
         database="postgresql",
     ),
     Mutant(
-        "triggers: a trigger installed with other SQL counts as missing, not outdated",
+        "triggers: a trigger installed with other SQL counts as current (names compared, not the hash beside them)",
         "capture/triggers.py",
-        "        return tuple(t for t in self.missing if _stem(t.name) in stale)",
-        "        return ()",
+        "        current=tuple(t for t in wanted if t.name in installed and installed[t.name].hash == t.hash),\n"
+        "        outdated=tuple(t for t in wanted if t.name in installed and installed[t.name].hash != t.hash),",
+        "        current=tuple(t for t in wanted if t.name in installed),\n        outdated=(),",
+    ),
+    Mutant(
+        "triggers: install drops the old triggers and creates the new ones in separate transactions (a write between "
+        "them is not recorded)",
+        "capture/triggers.py",
+        "    connection = connections[using]\n"
+        "    with transaction.atomic(using=using), connection.cursor() as cursor:\n"
+        "        for found in diff.orphaned:",
+        "    connection = connections[using]\n"
+        "    with connection.cursor() as cursor:\n"
+        "        for found in diff.orphaned:",
+    ),
+    Mutant(
+        "triggers: prune drops the triggers the rules want too",
+        "capture/triggers.py",
+        "    orphaned = compare_triggers(using, config).orphaned",
+        "    orphaned = tuple(installed_triggers(using).values())",
+    ),
+    Mutant(
+        "trigger_ddl: another owner's triggers are taken for cache_sync's (prune drops them)",
+        "capture/trigger_ddl.py",
+        '    like = f"{owner}_".replace("_", "\\\\_") + "%"',
+        '    like = "%"',
+    ),
+    Mutant(
+        "triggers: PostgreSQL's triggers record a suspended transaction's writes (no WHEN on the setting)",
+        "capture/trigger_sql.py",
+        '            level=f"STATEMENT WHEN ({NOT_SUSPENDED})",',
+        '            level="STATEMENT",',
+        database="postgresql",
+    ),
+    Mutant(
+        "api: suspended() leaves the setting on after its block (later writes of its transaction go unrecorded)",
+        "api.py",
+        '        cursor.execute("SELECT set_config(%s, %s, true)", [SUSPENDED, previous])',
+        "        pass",
+        database="postgresql",
+    ),
+    Mutant(
+        "api: a nested suspended() ends its outer block's suspension",
+        "api.py",
+        '        previous = cursor.fetchone()[0] or ""',
+        '        previous = ""',
+        database="postgresql",
+    ),
+    Mutant(
+        "api: suspended() sets the setting for the session (it outlives the block's transaction)",
+        "api.py",
+        """        cursor.execute("SELECT set_config(%s, 'on', true)", [SUSPENDED])""",
+        """        cursor.execute("SELECT set_config(%s, 'on', false)", [SUSPENDED])""",
+        database="postgresql",
+    ),
+    Mutant(
+        "api: invalidate_keys() inside suspended() records its keys",
+        "api.py",
+        "    if keys and not delivery_suspended(using):",
+        "    if keys:",
+        database="postgresql",  # SQLite's block drops every entry of its transaction anyway
     ),
     Mutant(
         "triggers: the UPDATE trigger keeps a nested-loop plan made for one row (quadratic in a warmed process)",
@@ -551,7 +610,7 @@ MUTANTS = [
     Mutant(
         "pages: the decorator drops the signed-in lease the front door took",
         "pages/decorator.py",
-        "        if signed_in and not read.signed_in:",
+        "        if signed_in != read.signed_in:",
         "        if signed_in:",
     ),
     Mutant(
@@ -776,8 +835,8 @@ MUTANTS = [
     Mutant(
         "store: a hit read on a connection that reconnected meanwhile is trusted (its run not known)",
         "store/page_store.py",
-        "            if self._run_of.get(connection) is not run:\n                return None",
-        "            if False:\n                return None",
+        "            if self._run_of.get(connection) is not run:\n                return [None] * len(wanted)",
+        "            if False:\n                return [None] * len(wanted)",
     ),
     Mutant(
         "delivery: the writer deletes its outbox entries before Redis has their invalidation",
@@ -796,8 +855,9 @@ MUTANTS = [
     Mutant(
         "api: suspended() leaves its block's entries for the relay",
         "api.py",
-        "        outbox.discard_of_this_writer_after(using, start)",
+        "        outbox.discard_after(using, start)",
         "        pass",
+        database="sqlite",  # PostgreSQL's triggers record none
     ),
     Mutant(
         "receivers: the statement hook is appended to execute_wrappers (an execute_wrapper() block pops it)",
@@ -875,13 +935,6 @@ MUTANTS = [
         database="postgresql",
     ),
     Mutant(
-        "outbox: suspended() drops the entries other writers committed during its block",
-        "capture/outbox.py",
-        'cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE {mine} id > %s", [start])',
-        'cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE id > %s", [start])',
-        database="postgresql",
-    ),
-    Mutant(
         "outbox: relays claim entries without locking them (two relays deliver the same ones)",
         "capture/outbox.py",
         '    lock = "FOR UPDATE SKIP LOCKED" if _is_postgres(using) else ""',
@@ -900,6 +953,108 @@ MUTANTS = [
         "conf.py",
         "isinstance(networks, list | tuple) and all(_is_network(network) for network in networks)",
         "isinstance(networks, list | tuple)",
+    ),
+    Mutant(
+        "holes: a marker needs no secret (a visitor's text could be filled as a hole)",
+        "holes/markers.py",
+        'nonce = salted_hmac("cache_sync.holes", "marker").hexdigest()[:16]',
+        'nonce = "0" * 16',
+    ),
+    Mutant(
+        "holes: every visitor's record is under one key (another's nav is served)",
+        "holes/visitors.py",
+        'return f"{text[:start]}{pk}{text[end + 1 :]}"',
+        'return f"{text[:start]}{text[end + 1 :]}"',
+    ),
+    Mutant(
+        "holes: a record built before a write is stored after it (no lease)",
+        "holes/visitors.py",
+        "key, RECORD_VARIANT, json.dumps(record).encode(), token=token, ttl_ms=int(config.timeout * 1000)",
+        "key, RECORD_VARIANT, json.dumps(record).encode(), token=\"\", ttl_ms=int(config.timeout * 1000)",
+    ),
+    Mutant(
+        "holes: a filled page keeps the shared copy's ETag",
+        "holes/markers.py",
+        'if response.has_header("ETag"):\n        del response["ETag"]',
+        "",
+    ),
+    Mutant(
+        "holes: a page that used a token does not set the CSRF cookie",
+        "holes/markers.py",
+        "    if visitor.csrf.used:\n",
+        "    if False:\n",
+    ),
+    Mutant(
+        "csrf_holes: a token is masked from a new secret, not the visitor's own",
+        "holes/csrf.py",
+        "self._secret = self._known or _secret_of_cookie(self._cookie) or random_chars()",
+        "self._secret = random_chars()",
+    ),
+    Mutant(
+        "templatetags: the shared copy is built with the first visitor's parts in place",
+        "templatetags/cache_sync_holes.py",
+        "if request is not None and getattr(request, MARKING, False):",
+        "if False:",
+    ),
+    Mutant(
+        "pages: signed-in visitors of a page with holes get copies of their own",
+        "pages/decorator.py",
+        "            if self.holes:\n                visitor = SHARED_VISITOR\n            elif self.vary_on_user:",
+        "            if self.vary_on_user:",
+    ),
+    Mutant(
+        "page_read: a shared copy's hit is served unfilled",
+        "pages/page_read.py",
+        "        if self.shares_holes:\n            return self._fill(request, response)",
+        "        if False:\n            return self._fill(request, response)",
+    ),
+    Mutant(
+        "signed_in: a session from before a password change is served before Django",
+        "holes/signed_in.py",
+        "if not constant_time_compare(session_hash, record[\"hash\"]):",
+        "if False:",
+    ),
+    Mutant(
+        "signed_in: a page another build stored meanwhile is not filled for the visitor",
+        "holes/signed_in.py",
+        "    if read.status == \"hit\":\n        read.visitor = visitor\n",
+        "",
+    ),
+    Mutant(
+        "signed_in: a deactivated visitor is served before Django",
+        "holes/signed_in.py",
+        'if record is None or not record["active"]:',
+        "if record is None:",
+    ),
+    Mutant(
+        "signed_in: a session that holds data is served the shared copy",
+        "holes/signed_in.py",
+        "if not UNSHOWN_KEYS.issuperset(data.keys()) or data.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:",
+        "if data.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:",
+    ),
+    Mutant(
+        "signed_in: a malformed CSRF cookie is kept before Django",
+        "holes/csrf.py",
+        "return cookie is None or _secret_of_cookie(cookie) is not None",
+        "return True",
+    ),
+    Mutant(
+        "store: a signed-in hit reads the visitor's record and the page in two round trips",
+        "store/page_store.py",
+        "return self._fresh_pages([(self.family(key), variant) for key, variant in wanted])",
+        "return [self._fresh_pages([(self.family(key), variant)])[0] for key, variant in wanted]",
+    ),
+    Mutant(
+        "checks: pages with holes pass without a rule for the visitors' records",
+        "checks.py",
+        "if rule is not None and config.visitor_key in {template.text for template in rule.keys}:",
+        "if True:",
+    ),
+    Mutant(
+        "affected: a key naming the pk by its field loads the renamed row's new values as its old ones",
+        "delivery/affected.py",
+        'needed = {_model_field(model, path[0]).attname for t in rule.keys for path in t.paths} - {"pk", pk_name}',
+        'needed = {_model_field(model, path[0]).attname for t in rule.keys for path in t.paths} - {"pk"}',
     ),
 ]  # fmt: skip
 

@@ -97,7 +97,7 @@ def run_command(command: list[str], env: dict[str, str], *, graceful: bool = Fal
 def serve(env: dict[str, str], bind: str) -> int:
     manage = [sys.executable, "manage.py"]
     steps = (
-        ["cache_sync", "install-triggers"],  # rules changed since the last run: migrate's check would refuse
+        ["cache_sync", "triggers", "install"],  # rules changed since the last run: migrate's check would refuse
         ["migrate", "--noinput"],
         ["seed_catalog", "--if-empty"],
         ["collectstatic", "--noinput", "-v0"],

@@ -166,8 +166,9 @@ CACHE_SYNC = {
         # A login writes last_login: not shown on the profile, so it rebuilds nothing.
         "accounts.User": {
             "action": "rebuild",
-            "keys": ["profile:{username}"],
-            "fields": ["username", "display_name", "bio", "is_active"],
+            # visitor:{id}: the visitor's nav and what signs them in (cache_sync holes), hence `password`.
+            "keys": ["profile:{username}", "visitor:{id}"],
+            "fields": ["username", "display_name", "bio", "is_active", "password"],
         },
     },
     # The profile shows `version` (its X-Data-Version), which a login raises too; refilling every
@@ -189,7 +190,9 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 
-SESSION_ENGINE = "website.sessions"  # database sessions; a malformed cookie is no session
+# Signed cookies: a signed-in visitor's hit reads no database and no store to know who they are
+# (cache_sync holes). A session holds the login only; a password change ends every session.
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "accounts:profile"

@@ -233,8 +233,8 @@ def last_id(using: str) -> int:
         return last
 
 
-def discard_of_this_writer_after(using: str, start: int) -> None:
-    """Drop what this connection recorded after entry `start` (inside its transaction: see api.suspended)."""
-    mine = "writer = pg_backend_pid() AND" if _is_postgres(using) else ""
+def discard_after(using: str, start: int) -> None:
+    """Drop what was recorded after entry `start`, inside the transaction that recorded it (SQLite's
+    api.suspended: one writer at a time, so every later entry is this transaction's)."""
     with connections[using].cursor() as cursor:
-        cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE {mine} id > %s", [start])
+        cursor.execute(f"DELETE FROM {OUTBOX_TABLE} WHERE id > %s", [start])

@@ -1,23 +1,28 @@
 """The SQL of the triggers, generated from the watched tables.
 
-A trigger's name carries a hash of its SQL, so a changed rule or table shows as
-a new name (missing) and the old one as stale. PostgreSQL gets statement-level
+A trigger is named by its table and event (`cache_sync_<table>_<event>`) and carries
+the hash of its SQL beside it (trigger_ddl.py), so a changed rule or table shows the
+trigger as outdated and re-installing replaces it. PostgreSQL gets statement-level
 triggers with transition tables (one INSERT ... SELECT per statement, however
-many rows), and one for TRUNCATE; SQLite row-level ones, and a BEFORE INSERT
-one for `INSERT OR REPLACE`.
+many rows), and one for TRUNCATE, each skipped while the transaction is
+suspended (api.suspended); SQLite row-level ones, and a BEFORE INSERT one for
+`INSERT OR REPLACE`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 
 from ..models import OUTBOX_TABLE
-from .watched import Trigger, WatchedLinks, WatchedTable
+from .trigger_ddl import Trigger, postgresql_trigger, sqlite_trigger
+from .watched import WatchedLinks, WatchedTable
 
-PREFIX = "cache_sync_"
+OWNER = "cache_sync"
+PREFIX = f"{OWNER}_"
 NOTIFY_CHANNEL = "cache_sync_outbox"
+SUSPENDED = "cache_sync.suspended"  # 'on' for a transaction whose writes record nothing (api.suspended)
+EVENTS = {"INSERT": "insert", "UPDATE": "update", "DELETE": "delete", "TRUNCATE": "truncate", "REPLACE": "replace"}
 
 
 def expected_triggers(vendor: str, watched: list[WatchedTable | WatchedLinks]) -> list[Trigger]:
@@ -26,11 +31,6 @@ def expected_triggers(vendor: str, watched: list[WatchedTable | WatchedLinks]) -
     if vendor == "postgresql" and watched:
         triggers.append(_pg_outbox_truncate_trigger())
     return triggers
-
-
-def _name(table: str, operation: str, statements: list[str]) -> str:
-    digest = hashlib.sha1("\n".join(statements).encode()).hexdigest()[:10]
-    return f"{PREFIX}{table[:32]}_{operation[0].lower()}_{digest}"
 
 
 def _q(name: str) -> str:
@@ -79,18 +79,16 @@ def _sqlite_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
                 _sqlite_insert(label, _sqlite_json(watched, "NEW"), f" WHERE {_sqlite_changed(keys)}"),
             ],
         }
-        conditions = {"UPDATE": f" WHEN {_sqlite_changed(watched.change_columns)}"}
+        conditions = {"UPDATE": _sqlite_changed(watched.change_columns)}
         if watched.unique_columns:
             by_operation["REPLACE"] = [_sqlite_replaced(watched)]
     triggers = []
     for operation, body in by_operation.items():
-        when = conditions.get(operation, "")
-        name = _name(watched.table, operation, [when, *body])
         timing = "BEFORE INSERT" if operation == "REPLACE" else f"AFTER {operation}"
-        statement = (
-            f"CREATE TRIGGER {_q(name)} {timing} ON {_q(watched.table)} FOR EACH ROW{when} BEGIN {' '.join(body)} END"
+        when = conditions.get(operation, "")
+        triggers.append(
+            sqlite_trigger(OWNER, watched.table, EVENTS[operation], timing=timing, body=" ".join(body), when=when)
         )
-        triggers.append(Trigger(name, watched.table, (statement,)))
     return triggers
 
 
@@ -127,6 +125,8 @@ def _pg_insert(label: str, select: str) -> str:
 
 
 PLANNER_SETTINGS = " SET enable_nestloop = off"
+# In the trigger's WHEN, so a suspended transaction's statements do not even call the function.
+NOT_SUSPENDED = f"current_setting({_literal(SUSPENDED)}, true) IS DISTINCT FROM 'on'"
 TRUNCATED = "truncated"  # a recorded row {"truncated": true}: the table was truncated, every key of the rule
 OUTBOX_TRUNCATED = "cache_sync.outbox_truncated"  # set for the transaction by a TRUNCATE of the outbox
 
@@ -145,16 +145,10 @@ def _pg_truncated(label: str) -> str:
 def _pg_outbox_truncate_trigger() -> Trigger:
     """BEFORE TRUNCATE on the outbox: all BEFORE TRUNCATE triggers of a statement fire before its AFTER ones."""
     body = f"PERFORM set_config({_literal(OUTBOX_TRUNCATED)}, 'on', true);"
-    name = _name(OUTBOX_TABLE, "TRUNCATE", [body])
-    function = (
-        f"CREATE OR REPLACE FUNCTION {_q(name)}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN {body} RETURN NULL; END $$"
+    function = f"LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$"
+    return postgresql_trigger(
+        OWNER, OUTBOX_TABLE, "truncate", timing="BEFORE TRUNCATE", function=function, level="STATEMENT"
     )
-    trigger = (
-        f"CREATE TRIGGER {_q(name)} BEFORE TRUNCATE ON {_q(OUTBOX_TABLE)} "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {_q(name)}()"
-    )
-    return Trigger(name, OUTBOX_TABLE, (function, trigger))
 
 
 def _pg_update_select(table: WatchedTable) -> str:
@@ -209,23 +203,21 @@ def _postgresql_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
     triggers = []
     for operation, body in by_operation.items():
         settings = planner.get(operation, "")
-        name = _name(watched.table, operation, [*body, settings] if settings else body)
         # NOTIFY is delivered at commit, once per transaction: it wakes the relays.
         function = (
-            f"CREATE OR REPLACE FUNCTION {_q(name)}() RETURNS trigger LANGUAGE plpgsql{settings} AS $$ "
+            f"LANGUAGE plpgsql{settings} AS $$ "
             f"DECLARE recorded boolean := false; BEGIN "
             + " ".join(f"{statement} recorded := recorded OR FOUND;" for statement in body)
             + f" IF recorded THEN PERFORM pg_notify({_literal(NOTIFY_CHANNEL)}, ''); END IF; RETURN NULL; END $$"
         )
-        trigger = (
-            f"CREATE TRIGGER {_q(name)} AFTER {operation} ON {_q(watched.table)}"
-            f"{transition[operation]} FOR EACH STATEMENT EXECUTE FUNCTION {_q(name)}()"
+        trigger = postgresql_trigger(
+            OWNER,
+            watched.table,
+            EVENTS[operation],
+            timing=f"AFTER {operation}",
+            function=function,
+            clauses=transition[operation],
+            level=f"STATEMENT WHEN ({NOT_SUSPENDED})",
         )
-        triggers.append(Trigger(name, watched.table, (function, trigger)))
+        triggers.append(trigger)
     return triggers
-
-
-def drop_statements(vendor: str, name: str, table: str) -> list[str]:
-    if vendor == "postgresql":
-        return [f"DROP TRIGGER IF EXISTS {_q(name)} ON {_q(table)}", f"DROP FUNCTION IF EXISTS {_q(name)}()"]
-    return [f"DROP TRIGGER IF EXISTS {_q(name)}"]

@@ -5,10 +5,13 @@ writes the SQL): for each configured model, triggers on its table record the
 columns its key templates read, old and new, whenever a relevant column
 changes; for each many-to-many table that links a configured model, the linked
 rows. Installed after `migrate` (post_migrate), by `manage.py cache_sync
-install-triggers`, and around each schema operation on a watched table inside
+triggers install`, and around each schema operation on a watched table inside
 `migrate` (schema_hooks.py); always from the columns the table has then. A
-trigger's name carries a hash of its SQL, so a changed rule shows a trigger as
-outdated, and stale ones are dropped.
+trigger keeps its name (`cache_sync_<table>_<event>`) and carries the hash of its
+SQL (trigger_ddl.py): installed with other SQL it is outdated, and re-installing
+replaces it in the same transaction as the rest. A `cache_sync_` trigger no rule
+wants (a rule removed, or one named by an older release, whose names carried the
+hash) is orphaned: `install` and `prune` drop it.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 from ..conf import Config
 from ..models import OUTBOX_TABLE
-from .trigger_sql import NOTIFY_CHANNEL, PREFIX, drop_statements, expected_triggers
-from .watched import Trigger, WatchedLinks, WatchedTable, restricted_to_columns, watched_table_names, watched_tables
+from . import trigger_ddl
+from .trigger_ddl import InstalledTrigger, Trigger, drop_statements
+from .trigger_sql import NOTIFY_CHANNEL, OWNER, PREFIX, expected_triggers
+from .watched import WatchedLinks, WatchedTable, restricted_to_columns, watched_table_names, watched_tables
 
 __all__ = [  # the SQL and the watched tables live in trigger_sql.py and watched.py
     "NOTIFY_CHANNEL",
@@ -39,24 +44,11 @@ SUPPORTED_VENDORS = ("postgresql", "sqlite")
 # Installed state.
 
 
-def installed_triggers(using: str) -> dict[str, str]:
-    """Name -> table of the cache_sync triggers in the database."""
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE NOT t.tgisinternal AND t.tgname LIKE %s AND pg_table_is_visible(c.oid)",
-                [PREFIX.replace("_", "\\_") + "%"],
-            )
-        elif connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s ESCAPE '\\'",
-                [PREFIX.replace("_", "\\_") + "%"],
-            )
-        else:
-            return {}
-        return dict(cursor.fetchall())
+def installed_triggers(using: str) -> dict[str, InstalledTrigger]:
+    """The cache_sync triggers in the database, by name, with their table and the hash they were installed with."""
+    if connections[using].vendor not in SUPPORTED_VENDORS:
+        return {}
+    return trigger_ddl.installed_triggers(using, OWNER)
 
 
 def silent_triggers(using: str) -> tuple[str, list[str]]:
@@ -104,30 +96,26 @@ def _allowed(using: str, watched: WatchedTable | WatchedLinks) -> bool:
     return any(router.allow_migrate_model(using, apps.get_model(label)) for label in labels)
 
 
-def _stem(name: str) -> str:
-    return name.rsplit("_", 1)[0]  # the table and operation, without the hash of the SQL
-
-
 @dataclass(frozen=True)
 class TriggerDiff:
-    missing: tuple[Trigger, ...]
-    stale: tuple[tuple[str, str], ...]  # (name, table) installed but no longer wanted
-    installed: tuple[str, ...] = ()  # wanted and installed as wanted
+    current: tuple[Trigger, ...]  # wanted, and installed with this SQL
+    outdated: tuple[Trigger, ...]  # wanted, and installed under its name with other SQL (a rule or table changed)
+    missing: tuple[Trigger, ...]  # wanted, not installed
+    orphaned: tuple[InstalledTrigger, ...]  # installed, and wanted by no rule
 
     @property
-    def outdated(self) -> tuple[Trigger, ...]:
-        """Wanted triggers installed with other SQL (a changed rule or table: same table and operation)."""
-        stale = {_stem(name) for name, _table in self.stale}
-        return tuple(t for t in self.missing if _stem(t.name) in stale)
+    def to_install(self) -> tuple[Trigger, ...]:
+        return self.outdated + self.missing
 
     @property
-    def absent(self) -> tuple[Trigger, ...]:
-        """Wanted triggers with no version of them installed."""
-        outdated = set(self.outdated)
-        return tuple(t for t in self.missing if t not in outdated)
+    def matches(self) -> bool:
+        return not (self.outdated or self.missing or self.orphaned)
 
     def describe(self) -> str:
-        return f"{len(self.installed)} installed, {len(self.outdated)} outdated, {len(self.absent)} missing"
+        return (
+            f"{len(self.current)} current, {len(self.outdated)} outdated, {len(self.missing)} missing, "
+            f"{len(self.orphaned)} orphaned"
+        )
 
 
 def compare_triggers(using: str, config: Config | None = None) -> TriggerDiff:
@@ -135,24 +123,37 @@ def compare_triggers(using: str, config: Config | None = None) -> TriggerDiff:
     installed = installed_triggers(using)
     names = {trigger.name for trigger in wanted}
     return TriggerDiff(
+        current=tuple(t for t in wanted if t.name in installed and installed[t.name].hash == t.hash),
+        outdated=tuple(t for t in wanted if t.name in installed and installed[t.name].hash != t.hash),
         missing=tuple(t for t in wanted if t.name not in installed),
-        stale=tuple((name, table) for name, table in sorted(installed.items()) if name not in names),
-        installed=tuple(t.name for t in wanted if t.name in installed),
+        orphaned=tuple(found for name, found in sorted(installed.items()) if name not in names),
     )
 
 
 def install_triggers(using: str, config: Config | None = None) -> TriggerDiff:
-    """Create the missing triggers and drop the stale ones, in one transaction."""
+    """Drop the orphaned triggers, create the missing ones and replace the outdated ones, in one transaction:
+    a write either fires the triggers as they were or as they are after (it waits for the locks), never none."""
     diff = compare_triggers(using, config)
     connection = connections[using]
     with transaction.atomic(using=using), connection.cursor() as cursor:
-        for name, table in diff.stale:
-            for statement in drop_statements(connection.vendor, name, table):
+        for found in diff.orphaned:
+            for statement in drop_statements(connection.vendor, found.name, found.table):
                 cursor.execute(statement)
-        for trigger in diff.missing:
+        for trigger in diff.to_install:
             for statement in trigger.statements:
                 cursor.execute(statement)
     return diff
+
+
+def prune_triggers(using: str, config: Config | None = None) -> tuple[InstalledTrigger, ...]:
+    """Drop the cache_sync triggers no rule wants (and only those), in one transaction."""
+    orphaned = compare_triggers(using, config).orphaned
+    connection = connections[using]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        for found in orphaned:
+            for statement in drop_statements(connection.vendor, found.name, found.table):
+                cursor.execute(statement)
+    return orphaned
 
 
 def drop_table_triggers(schema_editor: BaseDatabaseSchemaEditor, table: str) -> None:
@@ -160,8 +161,8 @@ def drop_table_triggers(schema_editor: BaseDatabaseSchemaEditor, table: str) -> 
     connection = schema_editor.connection
     if connection.vendor not in SUPPORTED_VENDORS:
         return
-    for name, on in installed_triggers(connection.alias).items():
-        if on == table:
+    for name, found in installed_triggers(connection.alias).items():
+        if found.table == table:
             for statement in drop_statements(connection.vendor, name, table):
                 schema_editor.execute(statement, params=None)
 

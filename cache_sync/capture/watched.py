@@ -42,13 +42,6 @@ class WatchedLinks:
     sides: tuple[tuple[str, str], ...]  # (label of the linked model, column)
 
 
-@dataclass(frozen=True)
-class Trigger:
-    name: str
-    table: str
-    statements: tuple[str, ...]
-
-
 def watched_tables(config: Config | None = None) -> list[WatchedTable | WatchedLinks]:
     config = config or get_config()
     watched: list[WatchedTable | WatchedLinks] = []

@@ -125,13 +125,16 @@ def _resolved(related: type[models.Model] | str | None) -> type[models.Model]:
 
 def _complete(model: type[models.Model], rule: Rule, rows: list[Row], using: str) -> list[Row]:
     """Rows recorded by their primary key alone (a many-to-many link) get their key columns from the database."""
-    needed = {_model_field(model, path[0]).attname for t in rule.keys for path in t.paths} - {"pk"}
+    # A template may name the primary key by its field (`{id}`): every row holds it, as "pk". Loading it
+    # again would replace a renamed row's old values by its new ones, and the old keys would be lost.
+    pk_name = model._meta.pk.attname
+    needed = {_model_field(model, path[0]).attname for t in rule.keys for path in t.paths} - {"pk", pk_name}
     complete = [_to_python(model, row) for row in rows if needed <= row.keys()]
     partial = {_to_python(model, row)["pk"] for row in rows if not needed <= row.keys()}
     if partial:
         loaded = model._base_manager.using(using).filter(pk__in=partial).values("pk", *needed)
         complete.extend(loaded)
-    return complete
+    return [{pk_name: row["pk"], **row} for row in complete]
 
 
 def _to_python(model: type[models.Model], row: Row) -> Row:

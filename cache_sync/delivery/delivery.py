@@ -184,6 +184,10 @@ def suspend_delivery(using: str) -> Iterator[None]:
         setattr(_suspended, using, previous)
 
 
+def delivery_suspended(using: str) -> bool:
+    return bool(getattr(_suspended, using, False))
+
+
 def deliver_after_commit(using: str) -> None:
     """Deliver this transaction's changes when it commits (now, in autocommit), once per transaction.
 

@@ -37,6 +37,7 @@ from django.urls import (
 )
 
 from ..conf import get_config
+from ..holes.markers import MARKING
 from ..keys import KeyTemplate
 from .built_requests import anonymous_request
 from .page_read import PageRead, hold, read_of
@@ -50,6 +51,7 @@ SyncView = Callable[..., HttpResponse]
 AsyncView = Callable[..., Awaitable[HttpResponse]]
 View = SyncView | AsyncView
 
+SHARED_VISITOR = "in"  # the visitor part of the variant signed-in visitors share (a page with holes)
 MAX_QUERY_VALUE = 64  # characters: a longer value of a named query parameter is served, never stored
 
 
@@ -61,16 +63,21 @@ class CachedPage:
     vary_on_user: bool
     vary_on_headers: tuple[str, ...]
     endpoint: View  # the decorated view, as the URLconf knows it
+    holes: bool = False  # signed-in visitors share one copy, their parts filled per request (cache_sync/holes/)
 
     def key(self, kwargs: Mapping[str, object]) -> str:
         return self.template.text.format(**kwargs) if self.template.paths else self.template.text
 
-    def variant(self, request: HttpRequest, route: str, *, anonymous: bool = False) -> str | None:
-        """The variant's name in the family, or None when the request must not be stored (an odd query)."""
-        visitor = "anon"
-        user = None if anonymous else getattr(request, "user", None)
-        if self.vary_on_user and user is not None and user.is_authenticated:
-            visitor = f"u{user.pk}.{user_fingerprint(user)}"
+    def variant(self, request: HttpRequest, route: str, *, anonymous: bool = False, shared: bool = False) -> str | None:
+        """The variant's name in the family, or None when the request must not be stored (an odd query).
+        `shared`: the copy every signed-in visitor of a page with holes shares ("in")."""
+        visitor = SHARED_VISITOR if shared else "anon"
+        user = None if anonymous or shared else getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            if self.holes:
+                visitor = SHARED_VISITOR
+            elif self.vary_on_user:
+                visitor = f"u{user.pk}.{user_fingerprint(user)}"
         query = sorted((name, request.GET[name]) for name in self.query_params if name in request.GET)
         if any(len(value) > MAX_QUERY_VALUE for _name, value in query):
             return None
@@ -142,14 +149,22 @@ _pages: list[CachedPage] = []
 
 
 def cached_page(
-    key: str, *, query_params: tuple[str, ...] = (), vary_on_user: bool = True, vary_on_headers: tuple[str, ...] = ()
+    key: str,
+    *,
+    query_params: tuple[str, ...] = (),
+    vary_on_user: bool = True,
+    vary_on_headers: tuple[str, ...] = (),
+    holes: bool = False,
 ) -> CachedPageDecorator:
     """Cache a view's GET responses under `key`, rendered from the URL's keyword arguments.
 
     Only `query_params` and `vary_on_headers` enter the variant (other query
     parameters are ignored, so they cannot flood the cache); with `vary_on_user`,
     each signed-in visitor has variants of their own and anonymous visitors
-    share one. Works on sync and async views.
+    share one. With `holes`, every signed-in visitor shares one copy instead,
+    whose `{% cache_sync_hole %}` parts are filled per request (cache_sync/holes/): the
+    page must show nothing of the visitor outside its holes. Works on sync and
+    async views.
     """
     template = KeyTemplate.parse(key)
 
@@ -202,12 +217,17 @@ def cached_page(
 
             wrapper = cast(SyncCachedView, sync_wrapper)
 
-        page = CachedPage(template, view, tuple(query_params), vary_on_user, tuple(vary_on_headers), wrapper)
+        page = CachedPage(template, view, tuple(query_params), vary_on_user, tuple(vary_on_headers), wrapper, holes)
         _pages.append(page)
         wrapper.cached_page = page
         return wrapper
 
     return decorator
+
+
+def registered_pages() -> tuple[CachedPage, ...]:
+    """Every `@cached_page` view imported so far."""
+    return tuple(_pages)
 
 
 def cached_page_of(view: object) -> CachedPage | None:
@@ -223,19 +243,27 @@ def read_for_view(page: CachedPage, request: HttpRequest, kwargs: Mapping[str, o
     signed_in = bool(user is not None and user.is_authenticated)
     deferred = read is not None and read.deferred
     if read is not None and not read.done:
-        if signed_in and not read.signed_in:
-            # Signed in without the session cookie the front door knows (another auth scheme):
-            # its lease was for the anonymous variant, which this page is not.
+        if signed_in != read.signed_in:
+            # Signed in without the session cookie the front door knows (another auth scheme), or not
+            # the visitor the WSGI layer found: its lease was for another variant than this page's.
             read.release()
         else:
-            return read.for_visitor(request)
+            return _marking_holes(request, read.for_visitor(request))
     match = getattr(request, "resolver_match", None)
     read = PageRead.begin(
         page, page.key(kwargs), page.variant(request, match.route if match else ""), signed_in=signed_in
     )
+    read.shares_holes = page.holes and signed_in
     read.deferred = deferred
     hold(request, read)
-    return read.for_visitor(request)
+    return _marking_holes(request, read.for_visitor(request))
+
+
+def _marking_holes(request: HttpRequest, read: PageRead) -> PageRead:
+    """A build of the shared copy writes its holes as markers (the template tag asks the request)."""
+    if read.shares_holes:
+        setattr(request, MARKING, True)
+    return read
 
 
 def finish_view(read: PageRead, request: HttpRequest, response: HttpResponse, shows_session: bool) -> HttpResponse:

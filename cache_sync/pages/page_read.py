@@ -26,6 +26,8 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from ..conf import get_config
 from ..delivery.delivery import catch_up
+from ..holes.markers import Visitor, filled_response
+from ..holes.visitors import visitor_of_request
 from ..replicas import FollowedFill
 from ..store import stats
 from ..store.breaker import StoreUnavailable, breaker
@@ -59,6 +61,8 @@ class PageRead:
     deferred: bool = False  # taken by the front door, which finishes it once every middleware has run
     view_ran: bool = False  # the response to finish is the view's page, not another middleware's answer
     shows_session: bool = False  # the view read what the session holds (session_reads.py)
+    shares_holes: bool = False  # the copy signed-in visitors share: filled per visitor when served (cache_sync/holes/)
+    visitor: Visitor | None = None  # whom it is filled for, if known before Django (holes/signed_in.py)
     stored: bool = False
     done: bool = False  # stored or released: finishing again does nothing
 
@@ -99,7 +103,10 @@ class PageRead:
 
     def hit(self, request: HttpRequest) -> HttpResponse:
         """The stored page, as this visitor is served it (304 if they hold it already: If-None-Match)."""
-        return not_modified(request, self._keep_private(mark(decode_page(self.result.page), "hit")))
+        response = self._keep_private(mark(decode_page(self.result.page), "hit"))
+        if self.shares_holes:
+            return self._fill(request, response)  # no 304: a filled page is new on every request (its token)
+        return not_modified(request, response)
 
     def for_visitor(self, request: HttpRequest) -> PageRead:
         """This read, unless it is a hit of a page that shows the session, for a visitor whose session
@@ -134,7 +141,8 @@ class PageRead:
             else:
                 stats.count("not_stored")
                 self._free_lease()
-        return self._keep_private(response)
+        response = self._keep_private(response)
+        return self._fill(request, response) if self.shares_holes else response
 
     def release(self) -> None:
         """Free the lease without storing (the build failed, or what was built is not the page)."""
@@ -172,6 +180,9 @@ class PageRead:
         # Refused: an invalidation took the lease since this page's database read (or the family is full).
         stats.count("stored" if stored else "stale_set_prevented")
         return bool(stored)
+
+    def _fill(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        return filled_response(response, self.visitor or visitor_of_request(request), request)
 
     def _keep_private(self, response: HttpResponse) -> HttpResponse:
         """A signed-in visitor's page is theirs: no shared cache (a CDN, a proxy) may keep it.

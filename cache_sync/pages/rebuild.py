@@ -13,10 +13,20 @@ from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse, QueryDict
 from django.urls import get_resolver
 
+from ..holes.markers import MARKING
 from ..signals import key_rebuilt
 from ..store import stats
 from .built_requests import through_site
-from .decorator import CachedPage, SyncView, _pages, _render, cached_view_at, route_of, user_fingerprint
+from .decorator import (
+    SHARED_VISITOR,
+    CachedPage,
+    SyncView,
+    _pages,
+    _render,
+    cached_view_at,
+    route_of,
+    user_fingerprint,
+)
 from .page_read import PageRead, read_of
 
 if TYPE_CHECKING:  # django-stubs' name for the site's user model (AUTH_USER_MODEL), a stub's only
@@ -72,7 +82,9 @@ def render_variant(key: str, variant: str) -> HttpResponse | None:
     for name, value in zip(page.vary_on_headers, rest.split("|", count - 1) if count else [], strict=False):
         if value:
             request.META[f"HTTP_{name.upper().replace('-', '_')}"] = value
-    if visitor != "anon":
+    if visitor == SHARED_VISITOR:
+        setattr(request, MARKING, True)  # the copy signed-in visitors share: its holes as markers
+    elif visitor != "anon":
         request.user = _visitor(visitor)
     try:
         if iscoroutinefunction(page.view):

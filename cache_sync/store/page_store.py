@@ -117,38 +117,52 @@ class PageStore:
             return ReadResult("hit", page=payload)
         return ReadResult(status, token=payload.decode(), position=position[0].decode() if position else "")
 
+    def peek(self, key: str, variant: str) -> bytes | None:
+        """The variant's page if one HMGET shows it fresh, else None: no lease is taken."""
+        return self.peek_many([(key, variant)])[0]
+
+    def peek_many(self, wanted: list[tuple[str, str]]) -> list[bytes | None]:
+        """Each (key, variant)'s page if fresh, else None, in one round trip (on a cluster, one per key)."""
+        with unavailable_on_error():
+            if isinstance(self.client, RedisCluster):  # families of different slots: a node each
+                return [self._fresh_pages([(self.family(key), variant)])[0] for key, variant in wanted]
+            return self._fresh_pages([(self.family(key), variant) for key, variant in wanted])
+
     def _fresh_page(self, family: str, variant: str) -> bytes | None:
-        """The variant's page if one HMGET shows it fresh and of the server's current run, else None."""
+        return self._fresh_pages([(family, variant)])[0]
+
+    def _fresh_pages(self, wanted: list[tuple[str, str]]) -> list[bytes | None]:
+        """Each variant's page if its HMGET shows it fresh and of the server's current run, else None;
+        the HMGETs sent at once, on one connection (of one server, or of the node of one family)."""
         client = self.client
         pool: ConnectionPool
         if isinstance(client, RedisCluster):  # the node that holds the family's slot, as the client last learnt it
-            pool = client.get_redis_connection(client.get_node_from_key(family)).connection_pool
+            pool = client.get_redis_connection(client.get_node_from_key(wanted[0][0])).connection_pool
         else:
             pool = client.connection_pool
         connection = pool.get_connection()
+        answers: list[list[bytes | None] | None] = []
         try:
-            fields = ("HMGET", family, f"b:{variant}", f"x:{variant}", "r")
+            commands = [("HMGET", family, f"b:{variant}", f"x:{variant}", "r") for family, variant in wanted]
             run = self._run_of.get(connection)
             if run is None:
                 connection.register_connect_callback(self._forget_run)
-                connection.send_packed_command(connection.pack_commands([("INFO", "server"), fields]))
+                connection.send_packed_command(connection.pack_commands([("INFO", "server"), *commands]))
                 found = _RUN_ID.search(connection.read_response())
                 run = found.group(1) if found else b""  # no run id: no page passes the check below
                 self._run_of[connection] = run
             else:
-                connection.send_command(*fields)
-            try:
-                answer: list[bytes | None] = connection.read_response()
-            except redis.ResponseError:
-                return None  # MOVED or ASK: the slot moved; the script's call follows the redirection
+                connection.send_packed_command(connection.pack_commands(commands))
+            for _command in commands:
+                try:
+                    answers.append(connection.read_response())
+                except redis.ResponseError:
+                    answers.append(None)  # MOVED or ASK: the slot moved; the script's call follows the redirection
             if self._run_of.get(connection) is not run:
-                return None  # it reconnected meanwhile: the run that answered is not known
+                return [None] * len(wanted)  # it reconnected meanwhile: the run that answered is not known
         finally:
             pool.release(connection)
-        page, expires, stored_run = answer
-        if page is None or expires is None or stored_run != run or int(expires) <= time.time() * 1000:
-            return None
-        return page
+        return [_fresh(answer, run or b"") for answer in answers]  # (run is known here: b"" passes no page)
 
     def _forget_run(self, connection: AbstractConnection) -> None:
         self._run_of.pop(connection, None)
@@ -271,6 +285,16 @@ class PageStore:
             for name in moved:
                 pipe.execute_command(*_invalidation(name, position, position_ttl_ms))
             pipe.execute()
+
+
+def _fresh(answer: list[bytes | None] | None, run: bytes) -> bytes | None:
+    """The page of one HMGET's answer (page, expiry, run) if it is fresh by this clock and of `run`."""
+    if answer is None:
+        return None
+    page, expires, stored_run = answer
+    if page is None or expires is None or stored_run != run or int(expires) <= time.time() * 1000:
+        return None
+    return page
 
 
 def _invalidation(family: str, position: str, ttl_ms: int) -> tuple[str | int, ...]:

@@ -15,14 +15,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_the_public_api_is_what_all_names():
     assert sorted(cache_sync.__all__) == sorted(
         [
+            "Visitor",
             "cached_page",
             "invalidate_keys",
             "invalidate_objects",
             "key_rebuilt",
             "keys_for",
             "keys_invalidated",
+            "register_fragment",
+            "register_hole",
             "register_table_triggers",
             "suspended",
+            "table_trigger",
         ]
     )
     for name in cache_sync.__all__:

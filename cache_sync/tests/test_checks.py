@@ -12,20 +12,18 @@ from django.test import override_settings
 from cache_sync.capture.triggers import install_triggers, installed_triggers
 from cache_sync.checks import check_cache_sync
 
-GOOD = {
-    "CACHE": "default",
-    "TIMEOUT": 60,
-    "BASE_URL": "https://shelves.example",
-    "RULES": {
-        "testapp.Book": {"action": "invalidate", "keys": ["book:{slug}", "shelf:{shelf.slug}"]},
-        "testapp.Shelf": {"keys": ["shelf:{slug}"], "related": {"books": ["book:{slug}"]}},
-        "testapp.Tag": {"action": "rebuild", "keys": ["tag:{code}"]},
-    },
+VISITOR_RULE = {"auth.User": {"keys": ["visitor:{id}"]}}  # the test app has a page with holes
+GOOD_RULES = {
+    "testapp.Book": {"action": "invalidate", "keys": ["book:{slug}", "shelf:{shelf.slug}"]},
+    "testapp.Shelf": {"keys": ["shelf:{slug}"], "related": {"books": ["book:{slug}"]}},
+    "testapp.Tag": {"action": "rebuild", "keys": ["tag:{code}"]},
+    **VISITOR_RULE,
 }
+GOOD = {"CACHE": "default", "TIMEOUT": 60, "BASE_URL": "https://shelves.example", "RULES": GOOD_RULES}
 
 
 def rules(**rule) -> dict:
-    return {**GOOD, "RULES": {"testapp.Book": rule}}
+    return {**GOOD, "RULES": {"testapp.Book": rule, **VISITOR_RULE}}
 
 
 def errors_for(cache_sync: object, **extra) -> list[tuple[str | None, str]]:
@@ -55,8 +53,9 @@ def test_a_project_without_cache_sync_settings_passes():
         ({**GOOD, "BASE_URL": "https://elsewhere.example"}, "cache_sync.E050", "not in ALLOWED_HOSTS"),
         ({**GOOD, "RULES": ["testapp.Book"]}, "cache_sync.E010", "CACHE_SYNC['RULES'] must be a dict"),
         (rules(keys=["x"], when="always"), "cache_sync.E053", "unknown option 'when'"),
-        ({**GOOD, "RULES": {"testapp.Nope": {"keys": ["x"]}}}, "cache_sync.E011", "unknown model 'testapp.Nope'"),
-        ({**GOOD, "RULES": {"Book": {"keys": ["x"]}}}, "cache_sync.E055", "'app_label.ModelName'"),
+        ({**GOOD, "RULES": {"testapp.Nope": {"keys": ["x"]}, **VISITOR_RULE}}, "cache_sync.E011",
+         "unknown model 'testapp.Nope'"),
+        ({**GOOD, "RULES": {"Book": {"keys": ["x"]}, **VISITOR_RULE}}, "cache_sync.E055", "'app_label.ModelName'"),
         (rules(action="refresh", keys=["x"]), "cache_sync.E012", "unknown action 'refresh'"),
         (rules(keys=[]), "cache_sync.E013", "non-empty list"),
         (rules(keys=["book:{slug"]), "cache_sync.E056", "malformed key template"),
@@ -66,7 +65,7 @@ def test_a_project_without_cache_sync_settings_passes():
         (rules(keys=["s:{title.slug}"]), "cache_sync.E057", "not a forward relation"),
         (rules(keys=["b:{slug}"], related={"reviews": ["r:{pk}"]}), "cache_sync.E015", "no relation 'reviews'"),
         (rules(keys=["b:{slug}"], related=["reviews"]), "cache_sync.E054", "must map relation names"),
-        ({**GOOD, "RULES": {"testapp.Book": ["book:{slug}"]}}, "cache_sync.E052", "must be a dict"),
+        ({**GOOD, "RULES": {"testapp.Book": ["book:{slug}"], **VISITOR_RULE}}, "cache_sync.E052", "must be a dict"),
         (rules(keys=["b:{slug}"], fields="title"), "cache_sync.E058", "must be a list of field names"),
         (rules(keys=["b:{slug}"], fields=["cost"]), "cache_sync.E016", "has no field 'cost'"),
         ({**GOOD, "METRICS_PATH": "/"}, "cache_sync.E017", "CACHE_SYNC['METRICS_PATH']"),
@@ -75,6 +74,11 @@ def test_a_project_without_cache_sync_settings_passes():
         ({**GOOD, "AUDIT_CHECK": "yes"}, "cache_sync.E023", "True, False or None"),
         ({**GOOD, "AUDIT_IGNORE": ["Book"]}, "cache_sync.E024", "'app_label.Model'"),
         ({**GOOD, "FRESHNESS_WITHIN_MS": "1s"}, "cache_sync.E025", "milliseconds"),
+        ({**GOOD, "VISITOR_KEY": "visitor"}, "cache_sync.E059", "one placeholder"),
+        ({**GOOD, "VISITOR_KEY": "v:{id}:{username}"}, "cache_sync.E059", "one placeholder"),
+        ({**GOOD, "RULES": {**GOOD_RULES, "auth.User": {"keys": ["u:{username}"]}}}, "cache_sync.E060",
+         "no rule of auth.User lists that key"),
+        ({**GOOD, "VISITOR_KEY": "reader:{id}"}, "cache_sync.E060", "'reader:{id}'"),
     ],
 )  # fmt: skip
 def test_each_mistake_is_one_error_that_names_it(cache_sync, error_id, says):
@@ -114,11 +118,11 @@ def _drop_trigger(name: str, table: str) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_missing_trigger_fails_the_database_check_until_installed():
     call_command("check", "--database", "default")
-    name, table = sorted(installed_triggers("default").items())[0]
-    _drop_trigger(name, table)
-    with pytest.raises(SystemCheckError, match=r"cache_sync\.E020.*, 0 outdated, 1 missing; tables " + table):
+    name, found = sorted(installed_triggers("default").items())[0]
+    _drop_trigger(name, found.table)
+    with pytest.raises(SystemCheckError, match=r"cache_sync\.E020.*, 0 outdated, 1 missing, 0 orphaned; tables "):
         call_command("check", "--database", "default")
-    call_command("cache_sync", "install-triggers", stdout=StringIO())
+    call_command("cache_sync", "triggers", "install", stdout=StringIO())
     call_command("check", "--database", "default")
 
 
@@ -128,11 +132,16 @@ def test_a_changed_rule_makes_the_triggers_out_of_date():
     changed["RULES"]["testapp.Book"] = {**changed["RULES"]["testapp.Book"], "fields": ["times_opened"]}
     try:
         with override_settings(CACHE_SYNC=changed):
-            with pytest.raises(SystemCheckError, match=r"cache_sync\.E020.* 1 outdated, 0 missing"):
+            with pytest.raises(SystemCheckError, match=r"cache_sync\.E020.* 1 outdated, 0 missing, 0 orphaned"):
                 call_command("check", "--database", "default")
+            before = installed_triggers("default")
             diff = install_triggers("default")
-            assert {t.table for t in diff.missing} == {"testapp_book"}
-            assert {table for _name, table in diff.stale} == {"testapp_book"}
+            assert [(t.table, t.event) for t in diff.outdated] == [("testapp_book", "update")]
+            assert (diff.missing, diff.orphaned) == ((), ())
+            # Replaced under its name: the name stays, the hash beside it changes.
+            after = installed_triggers("default")
+            assert sorted(after) == sorted(before)
+            assert after[diff.outdated[0].name].hash == diff.outdated[0].hash != before[diff.outdated[0].name].hash
             call_command("check", "--database", "default")
     finally:
         install_triggers("default")

@@ -35,3 +35,29 @@ def test_a_key_many_rows_share_is_rendered_once_and_an_unhashable_value_still_re
     templates = (KeyTemplate.parse("book:{slug}"), KeyTemplate.parse("books"))
     rows = [{"pk": n, "slug": slug} for n, slug in enumerate(["odes", "odes", ["a", "list"]])]
     assert list(_render_rows(Book, templates, rows, "default")) == ["book:odes", "book:['a', 'list']", "books"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_naming_the_primary_key_by_its_field_keeps_the_old_value_of_a_renamed_row(settings):
+    """`{id}` is the row's "pk": were it loaded again from the database, so would the renamed slug be."""
+    from cache_sync import keys_invalidated
+    from cache_sync.tests import factories
+
+    rule = settings.CACHE_SYNC["RULES"]["testapp.Book"]
+    settings.CACHE_SYNC = {
+        **settings.CACHE_SYNC,
+        "RULES": {**settings.CACHE_SYNC["RULES"], "testapp.Book": {**rule, "keys": [*rule["keys"], "book-id:{id}"]}},
+    }
+    book = factories.book(factories.shelf("poetry"), "odes")
+    seen: list[str] = []
+
+    def note(sender, keys=(), **kwargs):
+        seen.extend(keys)
+
+    keys_invalidated.connect(note, dispatch_uid="test-old-keys")
+    try:
+        book.slug = "epodes"
+        book.save()
+    finally:
+        keys_invalidated.disconnect(dispatch_uid="test-old-keys")
+    assert {"book:odes", "book:epodes", f"book-id:{book.pk}"} <= set(seen)

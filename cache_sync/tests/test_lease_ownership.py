@@ -51,15 +51,15 @@ def test_a_hit_read_on_a_connection_that_reconnected_meanwhile_goes_through_the_
     pool = pages.client.connection_pool
     connection = pool.get_connection()
     pool.release(connection)  # the pool's one connection, handed out again next
-    send_command = connection.send_command
+    send_packed_command = connection.send_packed_command  # what every command is sent with
 
     def reconnect_to_the_second_server(*args, **kwargs):
-        connection.send_command = send_command
+        connection.send_packed_command = send_packed_command
         connection.disconnect()
         connection.port = second_redis.port
-        return send_command(*args, **kwargs)  # reconnects (its connect callbacks run), then sends
+        return send_packed_command(*args, **kwargs)  # reconnects (its connect callbacks run), then sends
 
-    connection.send_command = reconnect_to_the_second_server
+    connection.send_packed_command = reconnect_to_the_second_server
     result = pages.read("book:odes", "v", guarded=True, lease_ms=LEASE_MS)
     assert connection.port == second_redis.port
     assert (result.status, result.page) == ("build", b"")  # the script dropped the other run's family

@@ -83,7 +83,8 @@ def in_another_thread(work, *args) -> tuple[threading.Thread, threading.Event, t
 
 
 def test_entries_of_a_writer_in_suspended_survive_another_writers_suspended_block(odes):
-    """`suspended()` drops its own entries only: another writer's, committed meanwhile, stay for delivery."""
+    """Another writer's entries, committed during a `suspended()` block, stay for delivery (the block's own
+    writes record none: its setting is its transaction's)."""
     committed = threading.Event()
 
     def another_writer() -> None:

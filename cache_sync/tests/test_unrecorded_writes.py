@@ -105,7 +105,7 @@ def test_a_site_connection_that_writes_as_a_replica_fails_the_check(replica_sess
 
 @pytest.fixture
 def enabled_always():
-    triggers = installed_triggers("default").items()
+    triggers = [(name, found.table) for name, found in installed_triggers("default").items()]
     for name, table in triggers:
         execute(f'ALTER TABLE "{table}" ENABLE ALWAYS TRIGGER "{name}"')
     yield

@@ -19,6 +19,8 @@ urlpatterns = [
     path("greetings/<slug:name>/", views.greeting),
     path("rename/<slug:slug>/", views.rename_book),
     path("uncached-books/<slug:slug>/", views.book_uncached),
+    path("holed/<slug:slug>/", views.holed_book),
+    path("holed-baskets/<slug:name>/", views.holed_basket),
     path("baskets/<slug:name>/", views.basket),
     path("baskets/<slug:name>/add/", views.add_to_basket),
 ]

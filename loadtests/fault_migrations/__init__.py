@@ -1,7 +1,7 @@
-"""catalog's migrations, and after them the fault run's own 0004 (a schema change of a watched table).
+"""catalog's migrations, and after them the fault run's own 0005 (a schema change of a watched table).
 
 The package looks in catalog/migrations first, so `migrate` under loadtests.fault_settings sees
-0001-0003 as applied and applies only 0004, while gunicorn and the relay keep the site's settings.
+0001-0004 as applied and applies only 0005, while gunicorn and the relay keep the site's settings.
 """
 
 from pathlib import Path

@@ -38,5 +38,5 @@ def test_sync_through_a_database_restart_a_migration_and_a_redis_cut_serves_no_5
     server_log = (tmp_path / "logs" / "sync-gunicorn.log").read_text()
     assert "Relay reconnected to database 'default'" in server_log
     assert (
-        "Applying catalog.0004_fault_run_product_schema... OK" in (tmp_path / "logs" / "sync-migrate.log").read_text()
+        "Applying catalog.0005_fault_run_product_schema... OK" in (tmp_path / "logs" / "sync-migrate.log").read_text()
     )

@@ -9,6 +9,7 @@ from catalog.models import Product
 from catalog.views import PRODUCTS_PER_PAGE
 from loadtests.oracle import Oracle
 from loadtests.reading import judge_read
+from loadtests.report import summarize
 from loadtests.site_pages import category_page, home_page, product_page, profile_page
 from loadtests.staleness import Expected
 from tests.factories import make_category, make_product
@@ -77,3 +78,39 @@ def test_the_site_answers_404_past_the_last_page_once_products_moved_away_and_pa
     assert answer.status_code == 200  # so a 404 of page 1 is always a failure
     assert judge(oracle, first_page, answer.status_code, answer.headers) is None
     assert oracle.counts()["gone:category"] == 1 and oracle.counts()["reads"] == 1
+
+
+NAV = '<nav><a href="/accounts/profile/">Signed in as {}</a><form class="logout"></form></nav>'
+
+
+@pytest.mark.parametrize(
+    ("reader", "body", "passes"),
+    [
+        ("signed-in:shopper001", NAV.format("shopper001"), True),
+        ("signed-in:shopper001", NAV.format("shopper002"), False),  # another visitor's nav
+        ("signed-in:shopper001", '<nav><a href="/accounts/login/">Log in</a></nav>', False),  # signed out
+        ("anonymous", '<nav><a href="/accounts/login/">Log in</a></nav>', True),
+        ("anonymous", NAV.format("shopper002"), False),
+    ],
+)
+def test_a_readers_nav_must_be_their_own(oracle, reader, body, passes):
+    page = product_page("teapot")
+    expected = oracle.expected(page.key)
+    failure = judge_read(
+        oracle, page, 200, PAGE_HEADERS, expected=expected, t_send=1.0, latency_ms=1, reader=reader, body=body
+    )
+    assert (failure is None) == passes, failure
+
+
+def test_reads_are_counted_by_kind_of_reader(oracle):
+    page = product_page("teapot")
+    oracle.record_write(PRODUCT, 2, t_ack=0.5, pages=[page.key])  # a read is checked against a write
+    for reader in ("anonymous", "signed-in:shopper001", "signed-in:shopper002"):
+        expected = oracle.expected(page.key)
+        judge_read(oracle, page, 200, PAGE_HEADERS, expected=expected, t_send=1.0, latency_ms=1, reader=reader)
+    stuck = {"stuck": 0, "pages_checked": 0, "examples": []}
+    summary = summarize("sync", oracle.results(), [], stuck, duration=1, locust_returncode=0)
+    assert summary["stale_reads_by_reader"] == {
+        "anonymous": {"checked": 1, "stale": 0},
+        "signed-in": {"checked": 2, "stale": 0},
+    }

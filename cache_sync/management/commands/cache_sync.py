@@ -1,4 +1,4 @@
-"""`manage.py cache_sync`: rules, stats, explain, invalidate, warm, verify, install-triggers, relay, audit..."""
+"""`manage.py cache_sync`: rules, stats, explain, invalidate, warm, verify, triggers, relay, audit..."""
 
 from __future__ import annotations
 
@@ -17,16 +17,17 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import models
 from django.utils import timezone
 
 from cache_sync.api import invalidate_keys, keys_for
 from cache_sync.capture import outbox
-from cache_sync.capture.triggers import install_triggers
 from cache_sync.conf import get_config
 from cache_sync.delivery import relay
 from cache_sync.delivery.delivery import outbox_aliases, renderable_models
 from cache_sync.delivery.heartbeat import latest_heartbeat
+from cache_sync.holes.visitors import record_is_true, visitor_pk_of
+from cache_sync.management.trigger_commands import TRIGGER_ACTIONS, add_trigger_arguments
 from cache_sync.observe import audit, freshness
 from cache_sync.pages.page_bytes import decode_page
 from cache_sync.pages.rebuild import UnbuildableVariant, find_page, rebuild_page, render_variant
@@ -52,8 +53,7 @@ class Command(BaseCommand):
         warm.add_argument("--limit", type=int, default=1000, help="rows per model")
         stats_parser = sub.add_parser("stats", help="counts of every process, and the outbox backlog")
         stats_parser.add_argument("--database", help="one database alias (default: every one with an outbox)")
-        install = sub.add_parser("install-triggers", help="create or update the triggers that record changes")
-        install.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        add_trigger_arguments(sub)
         relay = sub.add_parser("relay", help="deliver changes that their writers did not, and keep doing so")
         relay.add_argument("--database", help="one database alias (default: every one with an outbox)")
         relay.add_argument("--once", action="store_true", help="deliver what is pending, then exit")
@@ -109,6 +109,13 @@ class Command(BaseCommand):
         checked = unbuildable = 0
         differing: list[str] = []
         for key in islice(store.cached_keys(), sample):
+            if (pk := visitor_pk_of(key)) is not None:  # a signed-in visitor's record, not a page
+                for cached in store.cached_variants(key).values():
+                    checked += 1
+                    if not record_is_true(pk, cached):
+                        self.stdout.write(f"differs: {key}")
+                        differing.append(key)
+                continue
             for variant, cached in store.cached_variants(key).items():
                 try:
                     fresh = render_variant(key, variant)
@@ -155,14 +162,11 @@ class Command(BaseCommand):
         if beat and beat.error:
             self.stdout.write(f"{'relay_error':<22}{beat.error}")
 
+    def handle_triggers(self, triggers_action: str, database: str, **options: Any) -> None:
+        TRIGGER_ACTIONS[triggers_action](self.stdout, self.style, database)
+
     def handle_install_triggers(self, database: str, **options: Any) -> None:
-        diff = install_triggers(database)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Created {len(diff.missing)} trigger(s), dropped {len(diff.stale)} on {database!r} "
-                f"(before: {diff.describe()})."
-            )
-        )
+        TRIGGER_ACTIONS["install"](self.stdout, self.style, database)
 
     def handle_relay(self, database: str | None, once: bool, **options: Any) -> None:
         aliases = [database] if database else outbox_aliases()

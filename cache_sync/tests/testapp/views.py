@@ -1,6 +1,6 @@
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_POST
 
@@ -103,3 +103,16 @@ def basket(request, name):
 def add_to_basket(request, name):
     request.session["basket"] = [*request.session.get("basket", []), request.POST["item"]]
     return HttpResponse(f"added to {name}")
+
+
+@cached_page("book:{slug}", holes=True)
+def holed_book(request, slug):
+    """One copy for every signed-in visitor: their nav, the owner's line and a CSRF token are holes."""
+    return render(request, "testapp/holed_book.html", {"book": get_object_or_404(Book, slug=slug)})
+
+
+@cached_page("basket:{name}", holes=True)
+def holed_basket(request, name):
+    """A page with holes that shows the session's basket: built for an empty session, shared; else the visitor's."""
+    basket = ",".join(request.session.get("basket", [])) or "empty"
+    return render(request, "testapp/holed_book.html", {"book": {"title": f"{name} basket: {basket}", "pk": 0}})

@@ -1,0 +1,120 @@
+"""A signed-in visitor's read of a page with holes, made before Django: `signed_in_read`.
+
+Django authenticates a visitor from the session (a load), then the user's row (a query) and
+the session's hash of their password. Here the session is loaded by its own engine, and the
+user's row is replaced by the visitor's record (visitors.py: the hash, whether the backend lets
+them in, their fragments), kept true by the user model's rule. So a hit costs the session's
+read (none for signed cookies, one GET for the cache engine), then the record's and the page's,
+together (one round trip).
+
+Supported: the `signed_cookies` and `cache` session engines, Django's ModelBackend, CSRF in a
+cookie. Anything else (another engine or backend, a session that holds data besides the login,
+a malformed CSRF cookie, a record or page not stored yet, a hash that does not match) is
+answered by Django's full stack, which fills the same shared copy there (the normal path).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.core.exceptions import DisallowedHost, ValidationError
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
+
+from ..conf import get_config
+from ..pages.decorator import cached_page_of, cached_view_at
+from ..pages.page_read import PageRead
+from ..pages.session_reads import UNSHOWN_KEYS
+from ..store.breaker import StoreUnavailable, breaker
+from ..store.page_store import ReadResult, get_store
+from .csrf import CsrfFill, cookie_is_wellformed
+from .markers import Visitor
+from .visitors import RECORD_VARIANT, visitor_key
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_ENGINES = frozenset(
+    {"django.contrib.sessions.backends.signed_cookies", "django.contrib.sessions.backends.cache"}
+)
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def signed_in_read(request: HttpRequest) -> PageRead | None:
+    """The shared copy's read for a signed-in GET or HEAD of a page with holes (`visitor` set when it
+    can be served here), or None: Django answers. The visitor's record and the page are read in one
+    round trip; a page not stored yet is read again under its lease, which Django builds under."""
+    if request.method not in ("GET", "HEAD") or not supports_fast_path() or breaker.owes_catch_up:
+        return None
+    cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not cookie or not cookie_is_wellformed(request.COOKIES.get(settings.CSRF_COOKIE_NAME)):
+        return None
+    match = cached_view_at(request.path_info)
+    page = cached_page_of(match.func) if match is not None else None
+    if match is None or page is None or not page.holes:
+        return None
+    try:
+        request.get_host()
+    except DisallowedHost:
+        return None
+    login = session_login(cookie)
+    key, variant = page.key(match.kwargs), page.variant(request, match.route, shared=True)
+    if login is None or variant is None:
+        return None
+    pk, session_hash = login
+    try:
+        config = get_config()
+        record, stored = get_store(config.cache_alias).peek_many([(visitor_key(pk), RECORD_VARIANT), (key, variant)])
+    except StoreUnavailable:
+        return None
+    visitor = visitor_of_record(request, pk, session_hash, record)
+    if visitor is None:
+        return None
+    if stored is not None:
+        return PageRead(page, key, variant, ReadResult("hit", page=stored), True, shares_holes=True, visitor=visitor)
+    read = PageRead.begin(page, key, variant, signed_in=True)  # a lease, or the page another build stored
+    read.shares_holes = True
+    if read.status == "hit":
+        read.visitor = visitor
+    return read
+
+
+def supports_fast_path() -> bool:
+    return (
+        settings.SESSION_ENGINE in SUPPORTED_ENGINES
+        and not settings.SESSION_SAVE_EVERY_REQUEST
+        and not settings.CSRF_USE_SESSIONS
+        and MODEL_BACKEND in settings.AUTHENTICATION_BACKENDS
+    )
+
+
+def session_login(session_key: str) -> tuple[str, str] | None:
+    """The (pk, session hash) of the visitor the session signs in with ModelBackend, if it holds
+    nothing else a page could show; else None."""
+    try:
+        data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
+    except Exception:  # the session's store is away: Django will meet it and answer as it answers that
+        logger.debug("cache_sync: session not read before Django", exc_info=True)
+        return None
+    if not UNSHOWN_KEYS.issuperset(data.keys()) or data.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:
+        return None  # it holds data a page could show, or another backend signed it in
+    if data.get(SESSION_KEY) is None:
+        return None
+    try:
+        pk = str(get_user_model()._meta.pk.to_python(data.get(SESSION_KEY)))
+    except ValidationError:
+        return None
+    return pk, str(data.get(HASH_SESSION_KEY) or "")
+
+
+def visitor_of_record(request: HttpRequest, pk: str, session_hash: str, raw: bytes | None) -> Visitor | None:
+    """The visitor, if their stored record lets the session in as Django's `get_user` would; else None."""
+    record = json.loads(raw) if raw is not None else None
+    if record is None or not record["active"]:
+        return None
+    if not constant_time_compare(session_hash, record["hash"]):
+        return None  # a password changed since (or a fallback key signed it): Django decides
+    return Visitor(pk, dict(record["fragments"]), CsrfFill(None, request.COOKIES.get(settings.CSRF_COOKIE_NAME)))
