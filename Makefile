@@ -59,7 +59,8 @@ mutants: $(VENV)/.dev
 loadtest: $(VENV)/.loadtest
 	$(STACK) exec -- $(PY) -m loadtests.run $(LOADTEST_ARGS)
 
-# A million checked reads of `sync` within 30 minutes (loadtests/soak.py); SOAK_ARGS="--minutes 3 --reads 50000".
+# A million checked reads of `sync` within 30 minutes (loadtests/soak.py), its stale reads per million in
+# loadtests/report/soak/; SOAK_ARGS="--reads 50000 --minutes 3", or "--modes ttl,sync" to see the check catch ttl's.
 .PHONY: soak
 soak: $(VENV)/.loadtest
 	$(STACK) exec -- $(PY) -m loadtests.soak $(SOAK_ARGS)

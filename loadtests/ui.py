@@ -33,6 +33,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--products", type=int, default=600)
     parser.add_argument("--profiles", type=int, default=50)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--signed-in", type=int, default=10, help="profiles whose sessions signed-in readers use")
+    parser.add_argument("--signed-in-share", type=float, default=0.3, help="share of readers signed in (0.3)")
     args = parser.parse_args(argv)
     args.app_servers = 1
     return args

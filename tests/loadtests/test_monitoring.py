@@ -1,11 +1,8 @@
-"""The load test's freshness comparison and metrics series, and the soak's figures."""
-
-import argparse
+"""The load test's freshness comparison and metrics series (the soak's figures: test_soak_oracle.py)."""
 
 import pytest
 
 from loadtests.monitoring import agree, figures, freshness_table, oracle_freshness, rates
-from loadtests.soak import soak_summary
 
 
 def test_the_oracle_counts_stale_reads_older_than_x_only():
@@ -42,15 +39,3 @@ def test_a_disagreement_in_sync_is_shouted_in_the_report():
 def test_rates_are_per_second_between_scrapes():
     series = [(0.0, {"cache_sync_hits_total": 10}), (2.0, {"cache_sync_hits_total": 30}), (3.0, {})]
     assert rates(series, "cache_sync_hits_total") == ([2.0], [10.0])
-
-
-def test_the_soak_reports_stale_reads_per_million_and_whether_it_reached_its_goal():
-    result = {
-        "reads": 500_000, "reads_checked": 250_000, "stale_reads": 1, "writes": 9, "duration_s": 600,
-        "stuck": {"stuck": 0}, "http_failures": 0,
-    }  # fmt: skip
-    summary = soak_summary(result, argparse.Namespace(reads=1_000_000, minutes=30))
-    assert summary["reached"] is False
-    assert summary["stale_per_million_reads"] == 2
-    assert summary["stale_per_million_checked"] == 4
-    assert summary["minutes_for_goal_at_this_rate"] == 20
