@@ -35,6 +35,7 @@ OPTIONS = (
     "REDIS_BACKOFF",
     "REPLICAS",
     "READ_YOUR_WRITES",
+    "RELAY_WAIT",
     "RULES",
     "METRICS_PATH",
     "METRICS_NETWORKS",
@@ -94,6 +95,7 @@ class Config:
     redis_backoff: float = 1.0  # after a Redis error, this process skips Redis for this long (seconds)
     replicas: tuple[tuple[str, str], ...] = ()  # (replica alias, its primary's alias): see replicas.py
     read_your_writes: float = 60.0  # seconds a writer's reads may go to the primary while replicas lag
+    relay_wait: float = 1.0  # seconds a writer that could not reach Redis waits for a live relay (0: never)
     rules: tuple[Rule, ...] = ()
     # The cache seen from outside (metrics.py, audit.py, freshness.py): read when used, never on the hot path.
     metrics_path: str = "metrics"  # served by cache_sync.urls
@@ -147,6 +149,7 @@ def parse(raw: object) -> Config:
         "max_variants": raw.get("MAX_VARIANTS", 256),
         "redis_backoff": raw.get("REDIS_BACKOFF", 1.0),
         "read_your_writes": raw.get("READ_YOUR_WRITES", 60.0),
+        "relay_wait": raw.get("RELAY_WAIT", 1.0),
     }
     values["replicas"] = _parse_replicas(raw.get("REPLICAS", {}), problems)
     values["edge"] = _parse_edge(raw.get("EDGE"), problems)
@@ -194,6 +197,15 @@ def parse(raw: object) -> Config:
                 Problem("cache_sync.E004", f"CACHE_SYNC['{name}'] must be a positive number of seconds, not {value!r}.")
             )
             values[option] = getattr(Config, option)
+    relay_wait = values["relay_wait"]
+    if isinstance(relay_wait, bool) or not isinstance(relay_wait, int | float) or relay_wait < 0:
+        problems.append(
+            Problem(
+                "cache_sync.E004",
+                f"CACHE_SYNC['RELAY_WAIT'] must be a number of seconds, 0 or more, not {relay_wait!r}.",
+            )
+        )
+        values["relay_wait"] = Config.relay_wait
     if values["strategy"] not in STRATEGIES:
         problems.append(
             Problem("cache_sync.E005", f"{BASELINE_SETTING} is {values['strategy']!r}.", _one_of(STRATEGIES))

@@ -1196,6 +1196,24 @@ MUTANTS = [
         "    if config.edge is not None and config.edge.backend:\n        return False\n",
         "",
     ),
+    Mutant(
+        "relay_wait: a writer cut off from Redis answers without waiting for the live relay",
+        "delivery/delivery.py",
+        "            if wait_for_relay(using, undelivered, get_config().relay_wait):",
+        "            if False:",
+    ),
+    Mutant(
+        "relay_wait: a writer waits for a relay whose last round failed (every write slowed in an outage)",
+        "delivery/relay_wait.py",
+        "    if beat is None or beat.error:",
+        "    if beat is None:",
+    ),
+    Mutant(
+        "relay_wait: a writer waits for a relay that stopped beating long ago",
+        "delivery/relay_wait.py",
+        "    return beat.beat_at >= timezone.now() - timedelta(seconds=ALIVE_WITHIN)",
+        "    return True",
+    ),
 ]  # fmt: skip
 
 

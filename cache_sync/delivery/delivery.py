@@ -39,6 +39,7 @@ from ..store.breaker import StoreUnavailable, breaker
 from ..store.page_store import get_store
 from . import acks
 from .affected import AffectedKeys, affected_keys
+from .relay_wait import wait_for_relay
 
 logger = logging.getLogger(__name__)
 
@@ -165,12 +166,14 @@ def outbox_aliases(config: Config | None = None) -> list[str]:
 def deliver_own_changes(using: str) -> None:
     """Deliver what this connection wrote (after its commit); failures are left to the relay."""
     labels = renderable_models()
+    undelivered: list[int] = []  # the entries of the round trip under way
     try:
         acknowledging = _acknowledging(get_config())
         while True:
             changes, followed = _read_own_changes(using, labels)
             if not changes:
                 break
+            undelivered = [change.id for change in changes]
             ids = [change.id for change in changes] if acknowledging else []
             affected = deliver(changes, using, followed, acknowledge=ids)
             if acknowledging:
@@ -184,6 +187,11 @@ def deliver_own_changes(using: str) -> None:
     except StoreUnavailable as error:
         stats.count("redis_error")
         logger.warning("Redis unavailable: invalidations left in the outbox for the relay: %s", error)
+        try:
+            if wait_for_relay(using, undelivered, get_config().relay_wait):
+                logger.info("The relay delivered this writer's invalidations before its response")
+        except DatabaseError:
+            logger.exception("Waiting for the relay failed: its invalidations are left to it")
     except DatabaseError:
         logger.exception("Reading the outbox failed: invalidations left for the relay")
 

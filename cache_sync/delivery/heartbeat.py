@@ -12,6 +12,7 @@ from django.utils import timezone
 from ..capture import outbox
 from ..models import RelayHeartbeat
 
+BEAT_EVERY = 5.0  # seconds between a relay's heartbeats (its housekeeping, relay.py)
 FORGET_AFTER = 86400.0  # seconds: rows of relays gone this long are deleted by the next relay that beats
 
 

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 RETRY_MAX = 0.25  # longest back-off while Redis is away: it delivers soon after Redis returns
 RECONNECT_FIRST = 0.05  # seconds before the first reconnection to a lost database
 RECONNECT_MAX = 2.0  # longest back-off between reconnections
-HOUSEKEEPING_EVERY = 5.0  # seconds between heartbeats (and prunings, and the outbox's VACUUM)
+HOUSEKEEPING_EVERY = heartbeat.BEAT_EVERY  # seconds between heartbeats (and prunings, and the outbox's VACUUM)
 SET_ASIDE_FOR = 300.0  # seconds before the models whose entries failed to render are tried again
 CLOCK_MARGIN = 60.0  # seconds of disagreement allowed between the database's and Redis's clocks
 

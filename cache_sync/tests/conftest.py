@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from django.core.signals import request_started
 
@@ -10,6 +12,19 @@ from tools.harness.pytest_cache import (  # noqa: F401  (fixtures)
     site_env,
 )
 from tools.harness.pytest_servers import own_postgres, own_redis, postgres_servers  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def child_env(site_env):  # noqa: F811  (the fixture imported above)
+    """The environment of a child process (manage.py, a writer, a relay) on this test's database and
+    Redis, with cache_sync's test settings."""
+    from cache_sync.tests.helpers import python_path
+
+    return {
+        **site_env,
+        "DJANGO_SETTINGS_MODULE": "cache_sync.tests.settings",
+        "PYTHONPATH": python_path(Path(__file__).resolve().parents[2]),
+    }
 
 
 @pytest.fixture

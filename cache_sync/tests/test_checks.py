@@ -35,6 +35,10 @@ def test_good_settings_pass():
     assert errors_for(GOOD) == []
 
 
+def test_a_relay_wait_of_zero_turns_the_wait_off_and_passes():
+    assert errors_for({**GOOD, "RELAY_WAIT": 0}) == []
+
+
 def test_a_project_without_cache_sync_settings_passes():
     with override_settings():
         del settings.CACHE_SYNC
@@ -48,6 +52,8 @@ def test_a_project_without_cache_sync_settings_passes():
         ({**GOOD, "TIMOUT": 5}, "cache_sync.E001", "unknown option 'TIMOUT'"),
         ({**GOOD, "CACHE": "nowhere"}, "cache_sync.E002", "'nowhere', which is not in CACHES"),
         ({**GOOD, "TIMEOUT": -1}, "cache_sync.E004", "CACHE_SYNC['TIMEOUT']"),
+        ({**GOOD, "RELAY_WAIT": -0.5}, "cache_sync.E004", "CACHE_SYNC['RELAY_WAIT']"),
+        ({**GOOD, "RELAY_WAIT": "1"}, "cache_sync.E004", "CACHE_SYNC['RELAY_WAIT']"),
         ({**GOOD, "STRATEGY": "naive"}, "cache_sync.E001", "unknown option 'STRATEGY'"),
         ({**GOOD, "BASE_URL": "shelves.example"}, "cache_sync.E006", "must be an http(s) URL"),
         ({**GOOD, "BASE_URL": "https://elsewhere.example"}, "cache_sync.E050", "not in ALLOWED_HOSTS"),

@@ -19,7 +19,7 @@ from django.utils import timezone
 from cache_sync.delivery import relay
 from cache_sync.models import OutboxEntry
 from cache_sync.tests import factories
-from cache_sync.tests.helpers import cached, page, python_path
+from cache_sync.tests.helpers import cached, page
 from cache_sync.tests.testapp.models import Book, Shelf
 from tools.harness.ports import quiet_port
 
@@ -50,15 +50,11 @@ def odes():
     return factories.book(factories.shelf("poetry"), "odes", "Odes")
 
 
-@pytest.fixture
-def child_env(site_env):
-    return {**site_env, "DJANGO_SETTINGS_MODULE": "cache_sync.tests.settings", "PYTHONPATH": python_path(ROOT)}
-
-
-def kill_writer_after_commit(env, title: str) -> None:
+def kill_writer_after_commit(env, title: str, before_the_kill=lambda: None) -> None:
     writer = subprocess.Popen([sys.executable, "-c", DYING_WRITER, title], env=env, cwd=ROOT, stdout=subprocess.PIPE)
     try:
         assert writer.stdout.readline().strip() == b"committed"
+        before_the_kill()
     finally:
         os.kill(writer.pid, signal.SIGKILL)
         writer.wait(10)
@@ -80,17 +76,23 @@ def test_a_writer_killed_between_commit_and_redis_leaves_its_change_to_the_relay
 
 def test_a_running_relay_delivers_a_killed_writers_change(client, odes, child_env):
     cached(client, "/books/odes/")
-    relay_process = subprocess.Popen(manage("cache_sync", "relay"), env=child_env, cwd=ROOT, stdout=subprocess.PIPE)
-    try:
+    relay_process = None
+
+    def start_relay():  # once the writer is stuck before Redis: a relay running at its commit could win
+        nonlocal relay_process  # the race for its entries, and the writer would never reach Redis to be stuck
+        relay_process = subprocess.Popen(manage("cache_sync", "relay"), env=child_env, cwd=ROOT, stdout=subprocess.PIPE)
         assert b"Relaying" in relay_process.stdout.readline()
-        kill_writer_after_commit(child_env, "Relayed Odes")
+
+    try:
+        kill_writer_after_commit(child_env, "Relayed Odes", before_the_kill=start_relay)
         deadline = time.monotonic() + 10
         while "Relayed Odes" not in page(client, "/books/odes/"):
             assert time.monotonic() < deadline, "the relay did not deliver"
             time.sleep(0.01)
     finally:
-        relay_process.send_signal(signal.SIGTERM)
-        assert relay_process.wait(10) == 0
+        if relay_process is not None:
+            relay_process.send_signal(signal.SIGTERM)
+            assert relay_process.wait(10) == 0
 
 
 def test_a_command_that_could_not_reach_redis_leaves_its_change_to_the_relay(client, odes, child_env):
