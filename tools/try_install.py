@@ -36,7 +36,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cache-sync-install-") as tmp:
         work = Path(tmp)
         source = work / "src" / "cache_sync"  # a copy: building leaves build/ and *.egg-info beside the sources
-        shutil.copytree(ROOT / "cache_sync", source, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / "cache_sync", source, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info")
+        )
+        sources = {f"cache_sync/{path.relative_to(source).as_posix()}" for path in source.rglob("*.py")}
         run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", source)
         wheel = next((work / "dist").glob("django_cache_sync-*.whl"))
         names = zipfile.ZipFile(wheel).namelist()
@@ -44,6 +47,8 @@ def main() -> int:
         assert packages == {"cache_sync"}, packages
         assert "cache_sync/py.typed" in names and not any("/tests/" in name for name in names), names
         assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names), names  # MIT, as declared
+        missing = sorted(name for name in sources if "/tests/" not in name and name not in names)
+        assert not missing, f"modules of the source left out of the wheel (pyproject's packages): {missing}"
         print(f"built {wheel.name}: {len(names)} files, package cache_sync only")
 
         run(sys.executable, "-m", "venv", work / "venv")
