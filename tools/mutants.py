@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -1036,8 +1040,14 @@ MUTANTS = [
     Mutant(
         "signed_in: a session that holds data is served the shared copy",
         "holes/signed_in.py",
-        "if not UNSHOWN_KEYS.issuperset(data.keys()) or data.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:",
-        "if data.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:",
+        "not UNSHOWN_KEYS.issuperset(data.keys()) or data.get(BACKEND_SESSION_KEY)",
+        "data.get(BACKEND_SESSION_KEY)",
+    ),
+    Mutant(
+        "signed_in: a signed cookie verified once is honoured past its age",
+        "holes/signed_in.py",
+        "return login if time.time() <= expires_at else None",
+        "return login",
     ),
     Mutant(
         "signed_in: a malformed CSRF cookie is kept before Django",
@@ -1245,12 +1255,12 @@ def prepare_copy(mutant: Mutant, workdir: Path) -> Path:
     return copy
 
 
-def run_tests(copy: Path, workdir: Path, targets: list[str]) -> tuple[int, str]:
+def run_tests(copy: Path, workdir: Path, targets: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
     """pytest's exit code on the copy's suite (or some of its tests), and the first failing test."""
     pytest = [sys.executable, "-m", "pytest", "-x", "-rfE", "-p", "no:cacheprovider", "--rootdir", str(copy)]
     pytest.append("--ds=cache_sync.tests.settings")  # whatever the shell exports
     # The repository after the copy: the tests start servers with tools.harness.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(workdir), str(ROOT)])}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([str(workdir), str(ROOT)])}
     result = subprocess.run(
         [*pytest, "-c", str(copy / "pyproject.toml"), *(str(copy / target) for target in targets)],
         cwd=workdir,
@@ -1275,17 +1285,17 @@ def killing_test(line: str) -> str | None:
     return None
 
 
-def run_mutant(mutant: Mutant, workdir: Path, killer: str | None = None) -> tuple[bool, str]:
+def run_mutant(mutant: Mutant, workdir: Path, killer: str | None, env: dict[str, str]) -> tuple[bool, str]:
     """(killed, the first failing test or the reason) for one mutant.
 
     The test that killed it last time runs first: when it fails (pytest's code 1, a test failed),
     the suite fails, and the rest need not run. Otherwise the whole suite decides."""
     copy = prepare_copy(mutant, workdir)
     if killer:
-        code, why = run_tests(copy, workdir, [killer])
+        code, why = run_tests(copy, workdir, [killer], env)
         if code == 1 and killing_test(why):
             return True, why
-    code, why = run_tests(copy, workdir, ["tests"])
+    code, why = run_tests(copy, workdir, ["tests"], env)
     return code != 0, why
 
 
@@ -1304,11 +1314,29 @@ def record_killers(all_killers: dict[str, dict[str, str]], database: str, killer
     KILLERS.write_text(json.dumps({**all_killers, database: dict(sorted(killers.items()))}, indent=1) + "\n")
 
 
+def test_exists(test: str) -> bool:
+    """Whether 'tests/test_x.py::test_y' is still a test of the suite (a renamed one is forgotten)."""
+    path, *_, name = test.split("::")  # a test of a class: tests/test_x.py::TestZ::test_y
+    source = ROOT / "cache_sync" / path
+    return source.is_file() and f"def {name}(" in source.read_text()
+
+
+def job_env(job: int) -> dict[str, str]:
+    """What keeps parallel suites apart: each job's PostgreSQL test databases are its own (SQLite's
+    are named by process, Redis keys by a prefix of each process's own)."""
+    url = os.environ.get("DATABASE_URL", "")
+    return {"DATABASE_URL": f"{url}_m{job}"} if url.startswith("postgres") else {}
+
+
+def jobs() -> int:
+    """Parallel mutants (MUTANT_JOBS): most of a suite's time is spent waiting on servers and timeouts."""
+    return max(1, int(os.environ.get("MUTANT_JOBS", "3")))
+
+
 def main(words: list[str]) -> int:
     database = suite_database()
     all_killers = load_killers()
     killers = all_killers.get(database, {})
-    survivors = 0
     mutants = [mutant for mutant in MUTANTS if mutant.database in ("", database)]
     if stale := stale_mutants(MUTANTS):
         raise SystemExit("Mutants whose text is not found once in their file (update tools/mutants.py):\n" + stale)
@@ -1319,26 +1347,56 @@ def main(words: list[str]) -> int:
         # A filtered run checks, unchanged, only the tests recorded as killing its mutants (if all are known).
         chosen = {killers.get(mutant.name) for mutant in mutants}
         control = sorted(chosen) if words and None not in chosen else ["tests"]
-        code, why = run_tests(copy, Path(tmp), control)
+        code, why = run_tests(copy, Path(tmp), control, job_env(0))
         if code != 0:
             raise SystemExit(f"The unchanged copy fails its suite, so mutants prove nothing: {why}")
+        killers = {name: test for name, test in killers.items() if test_exists(test)}
         recorded = sorted({killers[mutant.name] for mutant in mutants if mutant.name in killers})
-        if recorded and run_tests(copy, Path(tmp), recorded)[0] != 0:
+        if recorded and run_tests(copy, Path(tmp), recorded, job_env(0))[0] != 0:
             print("The recorded killing tests do not all pass unchanged (renamed?): each mutant runs its suite")
             killers = {}
         # A mutant not yet killed on this database first tries the other database's killer.
         elsewhere = {
             name: test for other, tests in all_killers.items() if other != database for name, test in tests.items()
         }
-        for mutant in mutants:
-            killed, why = run_mutant(mutant, Path(tmp), killers.get(mutant.name) or elsewhere.get(mutant.name))
+        record = threading.Lock()
+
+        def learnt() -> None:
+            with record:
+                record_killers(all_killers, database, killers)
+
+        survivors = run_all(mutants, Path(tmp), {**elsewhere, **killers}, killers, learnt)
+    print(f"{len(mutants) - survivors} of {len(mutants)} mutants killed on {database}.")
+    return 1 if survivors else 0
+
+
+def run_all(
+    mutants: list[Mutant], tmp: Path, first_tests: dict[str, str], killers: dict[str, str], learnt: Callable[[], None]
+) -> int:
+    """Run the mutants over jobs() workers, each in a directory and on test databases of its own;
+    the number that survived."""
+    free = queue.Queue[int]()
+    for job in range(1, jobs() + 1):
+        free.put(job)
+
+    def one(mutant: Mutant) -> tuple[Mutant, bool, str]:
+        job = free.get()
+        try:
+            workdir = tmp / f"job{job}"
+            workdir.mkdir(exist_ok=True)
+            return (mutant, *run_mutant(mutant, workdir, first_tests.get(mutant.name), job_env(job)))
+        finally:
+            free.put(job)
+
+    survivors = 0
+    with ThreadPoolExecutor(max_workers=jobs()) as pool:
+        for mutant, killed, why in pool.map(one, mutants):
             survivors += not killed
             if killed and (test := killing_test(why)):
                 killers[mutant.name] = test
             print(f"{'killed  ' if killed else 'SURVIVED'}  {mutant.name}\n          {why}", flush=True)
-            record_killers(all_killers, database, killers)  # after each: an interrupted run keeps what it learnt
-    print(f"{len(mutants) - survivors} of {len(mutants)} mutants killed on {database}.")
-    return 1 if survivors else 0
+            learnt()  # after each: an interrupted run keeps what it learnt
+    return survivors
 
 
 if __name__ == "__main__":

@@ -15,12 +15,15 @@ answered by Django's full stack, which fills the same shared copy there (the nor
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import time
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.core import signing
 from django.core.exceptions import DisallowedHost, ValidationError
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
@@ -37,9 +40,8 @@ from .visitors import RECORD_VARIANT, visitor_key
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_ENGINES = frozenset(
-    {"django.contrib.sessions.backends.signed_cookies", "django.contrib.sessions.backends.cache"}
-)
+SIGNED_COOKIES = "django.contrib.sessions.backends.signed_cookies"
+SUPPORTED_ENGINES = frozenset({SIGNED_COOKIES, "django.contrib.sessions.backends.cache"})
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -94,12 +96,36 @@ def supports_fast_path() -> bool:
 def session_login(session_key: str) -> tuple[str, str] | None:
     """The (pk, session hash) of the visitor the session signs in with ModelBackend, if it holds
     nothing else a page could show; else None."""
+    if settings.SESSION_ENGINE == SIGNED_COOKIES:
+        login, expires_at = _signed_cookie_login(session_key, settings.SECRET_KEY, settings.SESSION_COOKIE_AGE)
+        return login if time.time() <= expires_at else None
+    return _login_of(_loaded(session_key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _signed_cookie_login(cookie: str, secret_key: str, max_age: int) -> tuple[tuple[str, str] | None, float]:
+    """A signed cookie's login and until when its signature is honoured: what it says never changes,
+    so each process verifies a visitor's cookie once, not on every hit (the HMAC costs a hit more
+    than the rest of its reading). Expired, it stays refused, as Django refuses it. (The settings
+    that decide, the key and the age, are part of the cache's key.)"""
+    login = _login_of(_loaded(cookie))
+    if login is None:
+        return None, 0.0
+    signed_at = signing.b62_decode(cookie.rsplit(":", 2)[1])
+    return login, signed_at + max_age
+
+
+def _loaded(session_key: str) -> dict[str, object] | None:
     try:
-        data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
+        data: dict[str, object] = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
     except Exception:  # the session's store is away: Django will meet it and answer as it answers that
         logger.debug("cache_sync: session not read before Django", exc_info=True)
         return None
-    if not UNSHOWN_KEYS.issuperset(data.keys()) or data.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:
+    return data
+
+
+def _login_of(data: dict[str, object] | None) -> tuple[str, str] | None:
+    if data is None or not UNSHOWN_KEYS.issuperset(data.keys()) or data.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:
         return None  # it holds data a page could show, or another backend signed it in
     if data.get(SESSION_KEY) is None:
         return None

@@ -7,6 +7,7 @@ owner alone, and a CSRF token.
 
 from __future__ import annotations
 
+import time
 from http.cookies import SimpleCookie
 
 import pytest
@@ -175,6 +176,21 @@ def test_a_session_from_before_a_password_change_is_not_served_before_django(sig
     handled = len(requests_django_handled)
     _, _, content = wsgi_get(signed_app, URL, cookies_of(old))
     assert len(requests_django_handled) == handled + 1  # Django decided, and signed the old session out
+    assert b"alice" not in content and b"Log in" in content
+
+
+def test_a_signed_cookie_verified_before_is_refused_once_its_age_has_passed(
+    signed_app, odes, requests_django_handled, settings, monkeypatch
+):
+    settings.SESSION_COOKIE_AGE = 30  # shorter than the pages' and records' lifetime
+    alice, _ = signed_in("alice")
+    alice.get(URL)
+    assert b"Signed in as alice" in wsgi_get(signed_app, URL, cookies_of(alice))[2]  # verified, and remembered
+    handled = len(requests_django_handled)
+    later = time.time() + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    _, _, content = wsgi_get(signed_app, URL, cookies_of(alice))
+    assert len(requests_django_handled) == handled + 1  # Django decided: the signature is too old
     assert b"alice" not in content and b"Log in" in content
 
 
