@@ -183,12 +183,17 @@ BROWSE_SCRIPT = """
 cookies = {%(cookies)s}
 paths = {%(paths)s}
 counter = 0
+answered = 0
 request = function()
-  if counter >= #cookies * #paths then wrk.thread:stop() end
   local cookie = cookies[counter %% #cookies + 1]
   local path = paths[math.floor(counter / #cookies) %% #paths + 1]
   counter = counter + 1
   return wrk.format("GET", path, {["Cookie"] = "sessionid=" .. cookie})
+end
+-- wrk's main thread sleeps out -d even when its thread stops: the last answer ends the process.
+response = function()
+  answered = answered + 1
+  if answered >= #cookies * #paths then os.exit(0) end
 end
 """
 
@@ -217,9 +222,9 @@ def visitor_memory(site: Site, redis_client: redis.Redis, visitors: int, pages: 
             BROWSE_SCRIPT % {"cookies": ",".join(f'"{c}"' for c in cookies), "paths": ",".join(f'"{p}"' for p in paths)}
         )
     try:
-        subprocess.run(
-            ["wrk", "-t1", "-c8", "-d600s", "-s", script.name, site.base + "/"], capture_output=True, check=True
-        )
+        started = time.monotonic()  # it exits at the last answer (BROWSE_SCRIPT), else after 600 s
+        subprocess.run(["wrk", "-t1", "-c8", "-d600s", "-s", script.name, site.base + "/"], capture_output=True)
+        browsed_s = time.monotonic() - started
     finally:
         os.unlink(script.name)
     prefix = site.env["CACHE_KEY_PREFIX"]
@@ -234,6 +239,7 @@ def visitor_memory(site: Site, redis_client: redis.Redis, visitors: int, pages: 
     return {
         "visitors": len(cookies),
         "pages": len(paths),
+        "browsed_s": browsed_s,
         "visitor_bytes": used["visitor"][0],
         "visitor_keys": used["visitor"][1],
         "page_bytes": used["page"][0],
@@ -244,10 +250,14 @@ def visitor_memory(site: Site, redis_client: redis.Redis, visitors: int, pages: 
 
 FLOOD_SCRIPT = """
 counter = 0
+answered = 0
 request = function()
   counter = counter + 1
-  if counter > %(limit)d then wrk.thread:stop() end
   return wrk.format("GET", "%(path)s?page=x" .. counter .. string.rep("y", 200))
+end
+response = function()
+  answered = answered + 1
+  if answered >= %(limit)d then os.exit(0) end
 end
 """
 
@@ -258,17 +268,11 @@ def junk_flood(site: Site, redis_client: redis.Redis, requests: int = 10_000) ->
     before = redis_client.info("memory")["used_memory"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(FLOOD_SCRIPT % {"limit": requests, "path": PAGES["category"].format(category=site.category)})
-    try:
-        out = subprocess.run(
-            ["wrk", "-t1", "-c4", "-d120s", "-s", script.name, site.base + "/"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+    try:  # it exits at the last answer (FLOOD_SCRIPT), else after 120 s
+        subprocess.run(["wrk", "-t1", "-c4", "-d120s", "-s", script.name, site.base + "/"], capture_output=True)
     finally:
         os.unlink(script.name)
-    sent = int(re.search(r"(\d+) requests in", out).group(1))
-    return {"requests": sent, "growth_bytes": redis_client.info("memory")["used_memory"] - before}
+    return {"requests": requests, "growth_bytes": redis_client.info("memory")["used_memory"] - before}
 
 
 RELAY = [sys.executable, "manage.py", "cache_sync", "relay"]
@@ -352,7 +356,13 @@ def format_report(rows, memory, flood, paused, uncached_product, args) -> str:
     shared = memory["page_bytes"]
     lines += [
         "",
-        f"Memory: {memory['visitors']:,} signed-in visitors each got {memory['pages']} product pages. Their records "
+        f"Memory: {memory['visitors']:,} signed-in visitors each got {memory['pages']} product pages"
+        + (
+            f" ({memory['visitors'] * memory['pages']:,} requests in {memory['browsed_s']:.0f} s). "
+            if memory["browsed_s"] < 599
+            else " (cut at wrk's 600 s: not every request was answered). "
+        )
+        + f"Their records "
         f"(nav fragment, session hash): {memory['visitor_bytes'] / 1024:.1f} KiB in {memory['visitor_keys']:,} keys, "
         f"{memory['visitor_bytes'] / max(memory['visitors'], 1):.0f} bytes per visitor; every cached page, shared "
         f"(all variants, all kinds): {shared / 1024:.1f} KiB in {memory['page_keys']:,} families, of which the "
