@@ -23,7 +23,6 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.wsgi import WSGIRequest
-from django.http import HttpResponse
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +50,9 @@ def front_door(application: WSGIApplication) -> WSGIApplication:
                     if read.visitor is None:  # the shared copy, and whom to fill it for not known: Django's
                         environ[READ_BEFORE_DJANGO] = None
                         return application(environ, start_response)
-                    return _served(read.hit(request), request.method == "HEAD", start_response)
+                    status, headers, body = read.filled_before_django(head=request.method == "HEAD")
+                    start_response(status, headers)
+                    return [body]
         except Exception:  # Django's handler will meet the same error and answer it as it answers errors
             logger.exception("cache_sync front door: passing %s to Django", request.path)
             return application(environ, start_response)
@@ -68,10 +69,3 @@ def front_door(application: WSGIApplication) -> WSGIApplication:
         return [b"" if request.method == "HEAD" else stored.body]
 
     return serve
-
-
-def _served(response: HttpResponse, head: bool, start_response: StartResponse) -> Iterable[bytes]:
-    """The response written as Django's WSGIHandler writes one: its headers, then each cookie's."""
-    cookies = [("Set-Cookie", cookie.output(header="")) for cookie in response.cookies.values()]
-    start_response(f"{response.status_code} {response.reason_phrase}", [*response.items(), *cookies])
-    return [b"" if head else response.content]

@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import salted_hmac
@@ -118,19 +119,30 @@ def filled_response(response: HttpResponse, visitor: Visitor, request: HttpReque
     response.content = fill(response.content, visitor)
     if response.has_header("Content-Length"):
         response["Content-Length"] = str(len(response.content))
-    if response.has_header("ETag"):
-        del response["ETag"]
+    mark_filled(response, csrf_used=visitor.csrf.used)
     if visitor.csrf.used:
         request.META["CSRF_COOKIE"] = visitor.csrf.secret
-        response.set_cookie(
-            settings.CSRF_COOKIE_NAME,
-            visitor.csrf.secret,
-            max_age=settings.CSRF_COOKIE_AGE,
-            domain=settings.CSRF_COOKIE_DOMAIN,
-            path=settings.CSRF_COOKIE_PATH,
-            secure=settings.CSRF_COOKIE_SECURE,
-            httponly=settings.CSRF_COOKIE_HTTPONLY,
-            samesite=settings.CSRF_COOKIE_SAMESITE,
-        )
-        patch_vary_headers(response, ("Cookie",))
+        set_csrf_cookie(response, visitor.csrf.secret)
     return response
+
+
+def mark_filled(response: HttpResponseBase, *, csrf_used: bool) -> None:
+    """What filling changes in a copy's headers, the same for every visitor it is filled for."""
+    if response.has_header("ETag"):
+        del response["ETag"]
+    if csrf_used:
+        patch_vary_headers(response, ("Cookie",))
+
+
+def set_csrf_cookie(response: HttpResponseBase, secret: str) -> None:
+    """The CSRF cookie as CsrfViewMiddleware sets it (it renews it whenever a page used the token)."""
+    response.set_cookie(
+        settings.CSRF_COOKIE_NAME,
+        secret,
+        max_age=settings.CSRF_COOKIE_AGE,
+        domain=settings.CSRF_COOKIE_DOMAIN,
+        path=settings.CSRF_COOKIE_PATH,
+        secure=settings.CSRF_COOKIE_SECURE,
+        httponly=settings.CSRF_COOKIE_HTTPONLY,
+        samesite=settings.CSRF_COOKIE_SAMESITE,
+    )

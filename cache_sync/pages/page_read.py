@@ -16,18 +16,21 @@ middleware has run, so what they add (a cookie, `Vary`) counts in the store deci
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from ..conf import get_config
 from ..delivery.delivery import catch_up
 from ..edge.surrogate import add_surrogate_keys
-from ..holes.markers import Visitor, filled_response
+from ..holes.markers import Visitor, fill, filled_response, mark_filled, set_csrf_cookie
 from ..holes.visitors import visitor_of_request
 from ..replicas import FollowedFill
 from ..store import stats
@@ -109,6 +112,25 @@ class PageRead:
             return self._fill(request, response)  # no 304: a filled page is new on every request (its token)
         return not_modified(request, response)
 
+    def filled_before_django(self, head: bool) -> tuple[str, list[tuple[str, str]], bytes]:
+        """A signed-in visitor's hit (`visitor` known) as the WSGI layer writes it: the status, the
+        headers and the filled body of `hit`'s response, without making one. Every visitor of a copy
+        gets the same headers but its length and their cookie: those are made once per process."""
+        visitor = self.visitor
+        if visitor is None or not (self.shares_holes and self.signed_in):
+            raise ValueError("filled_before_django serves a signed-in visitor's hit of a copy with holes")
+        header_line, _, body = (self.result.page or b"").partition(b"\n")
+        body = fill(body, visitor)
+        length = str(len(body))
+        headers = [
+            (name, length if name == "Content-Length" else value)
+            for name, value in _filled_headers(header_line, visitor.csrf.used)
+        ]
+        if visitor.csrf.used:
+            headers.append(("Set-Cookie", csrf_cookie_header(visitor.csrf.secret)))
+        stats.count("hit")
+        return "200 OK", headers, b"" if head else body
+
     def for_visitor(self, request: HttpRequest) -> PageRead:
         """This read, unless it is a hit of a page that shows the session, for a visitor whose session
         holds data: that page was built for an empty session, so this visitor's is built for them."""
@@ -186,12 +208,32 @@ class PageRead:
         return filled_response(response, self.visitor or visitor_of_request(request), request)
 
     def _keep_private(self, response: HttpResponse) -> HttpResponse:
-        """A signed-in visitor's page is theirs: no shared cache (a CDN, a proxy) may keep it.
-        Added after the store decision, which refuses what a view itself marked private."""
-        if self.signed_in:
-            patch_cache_control(response, private=True)
-            patch_vary_headers(response, ("Cookie",))
-        return response
+        return keep_private(response) if self.signed_in else response
+
+
+def keep_private(response: HttpResponse) -> HttpResponse:
+    """A signed-in visitor's page is theirs: no shared cache (a CDN, a proxy) may keep it.
+    Added after the store decision, which refuses what a view itself marked private."""
+    patch_cache_control(response, private=True)
+    patch_vary_headers(response, ("Cookie",))
+    return response
+
+
+@functools.lru_cache(maxsize=512)
+def _filled_headers(header_line: bytes, csrf_used: bool) -> tuple[tuple[str, str], ...]:
+    """The headers of a signed-in hit of a stored copy, filled (`hit`, then `filled_response`), but its cookie."""
+    response = decode_page(header_line + b"\n")
+    response[CACHE_HEADER] = "hit"
+    keep_private(response)
+    mark_filled(response, csrf_used=csrf_used)
+    return tuple(response.items())
+
+
+def csrf_cookie_header(secret: str) -> str:
+    """The Set-Cookie value of the CSRF cookie, as Django's WSGI handler writes it."""
+    scratch = HttpResponseBase()
+    set_csrf_cookie(scratch, secret)
+    return scratch.cookies[settings.CSRF_COOKIE_NAME].output(header="")
 
 
 def read_of(request: HttpRequest) -> PageRead | None:
