@@ -202,8 +202,8 @@ MUTANTS = [
     Mutant(
         "pages: signed-in pages are not marked private",
         "pages/page_read.py",
-        "        if self.signed_in:\n            patch_cache_control(response, private=True)",
-        "        if False:\n            patch_cache_control(response, private=True)",
+        "return keep_private(response) if self.signed_in else response",
+        "return response",
     ),
     Mutant(
         "breaker: no circuit breaker (every request waits out a paused Redis)",
@@ -1042,6 +1042,24 @@ MUTANTS = [
         "holes/signed_in.py",
         "not UNSHOWN_KEYS.issuperset(data.keys()) or data.get(BACKEND_SESSION_KEY)",
         "data.get(BACKEND_SESSION_KEY)",
+    ),
+    Mutant(
+        "page_read: a signed-in hit before Django is not marked private",
+        "pages/page_read.py",
+        "    keep_private(response)\n    mark_filled(response, csrf_used=csrf_used)",
+        "    mark_filled(response, csrf_used=csrf_used)",
+    ),
+    Mutant(
+        "page_read: a signed-in hit before Django keeps the shared copy's length",
+        "pages/page_read.py",
+        '(name, length if name == "Content-Length" else value)',
+        "(name, value)",
+    ),
+    Mutant(
+        "page_read: a signed-in hit before Django sets no CSRF cookie",
+        "pages/page_read.py",
+        '            headers.append(("Set-Cookie", csrf_cookie_header(visitor.csrf.secret)))',
+        "            pass",
     ),
     Mutant(
         "signed_in: a signed cookie verified once is honoured past its age",

@@ -145,6 +145,18 @@ def test_a_signed_in_hit_is_answered_before_django_with_the_full_stacks_headers(
     assert cookies["csrftoken"].value == through_django.cookies["csrftoken"].value
 
 
+def test_a_signed_in_hit_before_django_says_the_length_of_its_filled_page(settings, odes, requests_django_handled):
+    settings.SESSION_ENGINE = SIGNED_COOKIES
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.common.CommonMiddleware"]  # sets Content-Length
+    app = front_door(get_wsgi_application())
+    alice, _ = signed_in("alice")
+    alice.get(URL)
+    handled = len(requests_django_handled)
+    _, headers, content = wsgi_get(app, URL, cookies_of(alice))
+    assert len(requests_django_handled) == handled and b"Signed in as alice" in content
+    assert dict(headers)["Content-Length"] == str(len(content))
+
+
 def test_with_a_database_session_the_same_copy_is_filled_by_django(app, odes, requests_django_handled):
     alice, _ = signed_in("alice")
     alice.get(URL)
