@@ -1044,6 +1044,12 @@ MUTANTS = [
         "data.get(BACKEND_SESSION_KEY)",
     ),
     Mutant(
+        "delivery: a delivery of several round trips acknowledges in each, before its last families",
+        "delivery/delivery.py",
+        "        sent += store.invalidate(chunk, **at)\n",
+        "        sent += store.invalidate(chunk, **at, acknowledge=(name, acknowledge) if acknowledge else None)\n",
+    ),
+    Mutant(
         "page_read: a signed-in hit before Django is not marked private",
         "pages/page_read.py",
         "    keep_private(response)\n    mark_filled(response, csrf_used=csrf_used)",

@@ -8,9 +8,10 @@ import time
 import pytest
 from django.db import connection, connections, transaction
 
-from cache_sync.delivery import acks, relay
+from cache_sync.delivery import acks, delivery, relay
 from cache_sync.models import OutboxEntry
 from cache_sync.signals import keys_invalidated
+from cache_sync.store.breaker import StoreUnavailable
 from cache_sync.store.page_store import PageStore, get_store
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached, page, unacknowledged
@@ -61,6 +62,34 @@ def test_the_writer_acknowledges_its_entries_and_the_relay_deletes_them_without_
     assert client.get("/books/odes/")["X-Cache"] == "hit"  # not invalidated a second time
     assert invalidated == []
     assert acknowledgements(redis_client) == {}  # forgotten once their entries are gone
+
+
+@acknowledging_redis
+def test_a_delivery_of_several_round_trips_acknowledges_nothing_before_its_last(client, monkeypatch):
+    """Its second round trip fails: every entry is left for the relay, none acknowledged before all
+    its families were deleted (a delivery of more than PIPELINE_CHUNK keys)."""
+    shelf = factories.shelf("poetry")
+    for slug in ("odes", "elegies", "sonnets"):
+        factories.book(shelf, slug, slug.title())
+    relay.deliver_all("default")  # the creations' entries, acknowledged, deleted
+    monkeypatch.setattr(delivery, "PIPELINE_CHUNK", 1)  # a round trip per key: four here
+    calls = []
+    invalidate = PageStore.invalidate
+
+    def second_fails(self, families, **kwargs):
+        calls.append(families)
+        if len(calls) == 2:
+            raise StoreUnavailable("the second round trip fails")
+        return invalidate(self, families, **kwargs)
+
+    monkeypatch.setattr(PageStore, "invalidate", second_fails)
+    Book.objects.filter(shelf=shelf).update(title="Renamed")
+    assert len(calls) == 2
+    entries = OutboxEntry.objects.count()
+    assert entries and len(unacknowledged()) == entries
+    monkeypatch.undo()
+    relay.deliver_all("default")
+    assert not OutboxEntry.objects.exists()
 
 
 def test_an_entry_whose_redis_call_failed_is_not_acknowledged_and_the_relay_delivers_it(
