@@ -29,13 +29,20 @@ class CacheSyncConfig(AppConfig):
     def ready(self) -> None:
         from .capture.schema_hooks import follow_schema_in_migrations
         from .capture.triggers import SUPPORTED_VENDORS, install_after_migrate
-        from .checks import check_cache_sync, check_relay_heartbeat, check_triggers, check_triggers_fire
+        from .checks import (
+            check_cache_sync,
+            check_relay_heartbeat,
+            check_signed_in_fast_path,
+            check_triggers,
+            check_triggers_fire,
+        )
         from .delivery.receivers import connect_receivers
         from .observe import audit_checks
         from .pages.rebuild import rebuild_pages
         from .signals import keys_invalidated
 
         register(check_cache_sync, Tags.caches)
+        register(check_signed_in_fast_path, Tags.caches)
         register(check_triggers, Tags.database)
         register(check_triggers_fire, Tags.database)
         register(check_relay_heartbeat, Tags.database, deploy=True)

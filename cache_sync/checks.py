@@ -18,6 +18,7 @@ from .capture.triggers import SUPPORTED_VENDORS, compare_triggers, silent_trigge
 from .conf import Config, Rule, get_config
 from .delivery.affected import related_field
 from .edge.checks import check_edge_backend
+from .holes.signed_in import fast_path_refusals
 from .keys import KeyTemplate
 from .pages.built_requests import built_request_host
 
@@ -38,8 +39,7 @@ def check_cache_sync(app_configs: Sequence[AppConfig] | None = None, **kwargs: A
     return errors
 
 
-def _check_visitor_rule(config: Config) -> list[Error]:
-    """Pages with holes serve signed-in visitors from their records (holes.py): only a rule keeps those true."""
+def _has_pages_with_holes() -> bool:
     from django.urls import get_resolver
 
     from .pages.decorator import registered_pages
@@ -47,8 +47,13 @@ def _check_visitor_rule(config: Config) -> list[Error]:
     try:
         get_resolver().url_patterns  # imports the views, whose decorators register the pages  # noqa: B018
     except Exception:  # a broken URLconf is Django's own check to report
-        return []
-    if config.problems or not any(page.holes for page in registered_pages()):
+        return False
+    return any(page.holes for page in registered_pages())
+
+
+def _check_visitor_rule(config: Config) -> list[Error]:
+    """Pages with holes serve signed-in visitors from their records (holes.py): only a rule keeps those true."""
+    if config.problems or not _has_pages_with_holes():
         return []  # (the settings' own problems first: a rule that did not parse is not there)
     rule = config.rules_by_model.get(settings.AUTH_USER_MODEL)
     if rule is not None and config.visitor_key in {template.text for template in rule.keys}:
@@ -61,6 +66,23 @@ def _check_visitor_rule(config: Config) -> list[Error]:
             hint=f"Add {config.visitor_key!r} to the keys of CACHE_SYNC['RULES'][{settings.AUTH_USER_MODEL!r}] "
             "(with `fields`, list the ones the fragments show, `password` and `is_active`).",
             id="cache_sync.E060",
+        )
+    ]
+
+
+def check_signed_in_fast_path(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Warning]:
+    """W042: pages with holes, and settings under which their signed-in hits are never answered before Django."""
+    reasons = fast_path_refusals()
+    if not reasons or not _has_pages_with_holes():
+        return []
+    return [
+        Warning(
+            "Pages with holes are filled for signed-in visitors by Django's full stack, never before it: "
+            + "; ".join(reasons)
+            + ".",
+            hint="The fast path needs the signed_cookies or cache session engine, CSRF in its cookie, "
+            "ModelBackend and SESSION_SAVE_EVERY_REQUEST off; the pages stay correct without it, only slower.",
+            id="cache_sync.W042",
         )
     ]
 

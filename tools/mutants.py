@@ -1068,6 +1068,24 @@ MUTANTS = [
         "            pass",
     ),
     Mutant(
+        "signed_in: a signed-in hit is answered before Django with CSRF_USE_SESSIONS",
+        "holes/signed_in.py",
+        "    if settings.CSRF_USE_SESSIONS:",
+        "    if False:",
+    ),
+    Mutant(
+        "signed_in: a signed-in hit is answered before Django with SESSION_SAVE_EVERY_REQUEST",
+        "holes/signed_in.py",
+        "    if settings.SESSION_SAVE_EVERY_REQUEST:",
+        "    if False:",
+    ),
+    Mutant(
+        "checks: settings that leave signed-in hits to Django raise no warning",
+        "checks.py",
+        "    if not reasons or not _has_pages_with_holes():",
+        "    if True:",
+    ),
+    Mutant(
         "signed_in: a signed cookie verified once is honoured past its age",
         "holes/signed_in.py",
         "return login if time.time() <= expires_at else None",

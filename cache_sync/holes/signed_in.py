@@ -85,12 +85,21 @@ def signed_in_read(request: HttpRequest) -> PageRead | None:
 
 
 def supports_fast_path() -> bool:
-    return (
-        settings.SESSION_ENGINE in SUPPORTED_ENGINES
-        and not settings.SESSION_SAVE_EVERY_REQUEST
-        and not settings.CSRF_USE_SESSIONS
-        and MODEL_BACKEND in settings.AUTHENTICATION_BACKENDS
-    )
+    return not fast_path_refusals()
+
+
+def fast_path_refusals() -> list[str]:
+    """Why these settings leave signed-in hits to Django's full stack (none: they are answered before it)."""
+    reasons = []
+    if settings.SESSION_ENGINE not in SUPPORTED_ENGINES:
+        reasons.append(f"SESSION_ENGINE is {settings.SESSION_ENGINE!r}, not one of {sorted(SUPPORTED_ENGINES)}")
+    if settings.SESSION_SAVE_EVERY_REQUEST:
+        reasons.append("SESSION_SAVE_EVERY_REQUEST is True (every request writes the session)")
+    if settings.CSRF_USE_SESSIONS:
+        reasons.append("CSRF_USE_SESSIONS is True (the CSRF secret is in the session, not in its cookie)")
+    if MODEL_BACKEND not in settings.AUTHENTICATION_BACKENDS:
+        reasons.append(f"AUTHENTICATION_BACKENDS does not include {MODEL_BACKEND!r}")
+    return reasons
 
 
 def session_login(session_key: str) -> tuple[str, str] | None:

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import override_settings
 
 from cache_sync.capture.triggers import install_triggers, installed_triggers
-from cache_sync.checks import check_cache_sync
+from cache_sync.checks import check_cache_sync, check_signed_in_fast_path
 
 VISITOR_RULE = {"auth.User": {"keys": ["visitor:{id}"]}}  # the test app has a page with holes
 GOOD_RULES = {
@@ -91,6 +91,29 @@ def test_each_mistake_is_one_error_that_names_it(cache_sync, error_id, says):
     found = errors_for(cache_sync)
     assert len(found) == 1, found
     assert found[0][0] == error_id and says in found[0][1], found
+
+
+SIGNED_COOKIES = "django.contrib.sessions.backends.signed_cookies"
+
+
+@pytest.mark.parametrize(
+    "setting, says",
+    [
+        ({"SESSION_ENGINE": "django.contrib.sessions.backends.db"}, "SESSION_ENGINE is 'django.contrib.sessions"),
+        ({"SESSION_ENGINE": SIGNED_COOKIES, "CSRF_USE_SESSIONS": True}, "CSRF_USE_SESSIONS is True"),
+        ({"SESSION_ENGINE": SIGNED_COOKIES, "SESSION_SAVE_EVERY_REQUEST": True}, "SESSION_SAVE_EVERY_REQUEST"),
+        ({"SESSION_ENGINE": SIGNED_COOKIES, "AUTHENTICATION_BACKENDS": ["a.Backend"]}, "does not include"),
+    ],
+)
+def test_settings_that_leave_signed_in_hits_to_django_are_one_warning_naming_them(setting, says):
+    with override_settings(**setting):
+        found = [(message.id, message.msg) for message in check_signed_in_fast_path()]
+    assert len(found) == 1 and found[0][0] == "cache_sync.W042" and says in found[0][1], found
+
+
+def test_the_fast_paths_settings_raise_no_warning():
+    with override_settings(SESSION_ENGINE=SIGNED_COOKIES):
+        assert check_signed_in_fast_path() == []
 
 
 def test_an_unknown_load_test_baseline_is_an_error_naming_it():

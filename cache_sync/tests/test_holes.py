@@ -206,6 +206,24 @@ def test_a_signed_cookie_verified_before_is_refused_once_its_age_has_passed(
     assert b"alice" not in content and b"Log in" in content
 
 
+@pytest.mark.parametrize("setting", ["CSRF_USE_SESSIONS", "SESSION_SAVE_EVERY_REQUEST"])
+def test_settings_the_fast_path_cannot_honour_leave_signed_in_hits_to_django(
+    settings, odes, requests_django_handled, setting
+):
+    """CSRF_USE_SESSIONS keeps the secret in the session (a cookie would be the wrong place);
+    SESSION_SAVE_EVERY_REQUEST renews the session on every response: Django must answer. (The
+    shared copy is stored before the setting changes: a response that renews the session is not.)"""
+    settings.SESSION_ENGINE = SIGNED_COOKIES
+    alice, _ = signed_in("alice")
+    login_only = cookies_of(alice)  # the session as the login left it, before any page added to it
+    alice.get(URL)  # the shared copy and alice's record stored
+    setattr(settings, setting, True)
+    app = front_door(get_wsgi_application())
+    handled = len(requests_django_handled)
+    _, _, content = wsgi_get(app, URL, login_only)
+    assert len(requests_django_handled) == handled + 1 and b"Signed in as alice" in content
+
+
 def test_a_deactivated_visitor_is_not_served_before_django(signed_app, odes):
     alice, user = signed_in("alice")
     alice.get(URL)
