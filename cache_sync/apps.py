@@ -6,11 +6,13 @@ from django.db.models.signals import post_migrate
 
 def reload_settings(setting: str, **kwargs: object) -> None:
     """Tests override CACHE_SYNC, CACHES, the load-test baseline and the URLconf: read them again and reconnect."""
+    from .conf import BASELINE_SETTING, request_settings, reset
+
+    request_settings.cache_clear()  # any setting: it keeps a dozen of Django's
     if setting == "ROOT_URLCONF":
         from .pages.decorator import cached_view_at
 
         cached_view_at.cache_clear()
-    from .conf import BASELINE_SETTING, reset
 
     if setting not in ("CACHE_SYNC", "CACHES", BASELINE_SETTING):
         return

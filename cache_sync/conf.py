@@ -1,4 +1,5 @@
-"""`settings.CACHE_SYNC`, read once into immutable objects (reset on `setting_changed`).
+"""`settings.CACHE_SYNC`, read once into immutable objects (reset on `setting_changed`), and the
+Django settings a hit answered before Django reads (`request_settings`).
 
 Parsing never raises: what is wrong is kept as `problems`, which the system
 checks report, and rules with problems are left out of `rules`.
@@ -128,6 +129,47 @@ def get_config() -> Config:
 def reset(*, setting: str = "", **kwargs: object) -> None:
     if setting in ("", "CACHE_SYNC", "CACHES", BASELINE_SETTING):
         get_config.cache_clear()
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: hashed by identity, a cheap key for what is cached per settings
+class RequestSettings:
+    """The Django settings the front door reads on every hit, read once: a lookup through
+    `django.conf.settings` costs more than the rest of some of a hit's steps."""
+
+    session_cookie: str
+    session_engine: str
+    session_cookie_age: int
+    session_save_every_request: bool
+    secret_key: str
+    authentication_backends: tuple[str, ...]
+    csrf_cookie: str
+    csrf_use_sessions: bool
+    csrf_cookie_age: int | None
+    csrf_cookie_domain: str | None
+    csrf_cookie_path: str
+    csrf_cookie_secure: bool
+    csrf_cookie_httponly: bool
+    csrf_cookie_samesite: str | bool | None
+
+
+@cache
+def request_settings() -> RequestSettings:
+    return RequestSettings(
+        session_cookie=settings.SESSION_COOKIE_NAME,
+        session_engine=settings.SESSION_ENGINE,
+        session_cookie_age=settings.SESSION_COOKIE_AGE,
+        session_save_every_request=settings.SESSION_SAVE_EVERY_REQUEST,
+        secret_key=settings.SECRET_KEY,
+        authentication_backends=tuple(settings.AUTHENTICATION_BACKENDS),
+        csrf_cookie=settings.CSRF_COOKIE_NAME,
+        csrf_use_sessions=settings.CSRF_USE_SESSIONS,
+        csrf_cookie_age=settings.CSRF_COOKIE_AGE,
+        csrf_cookie_domain=settings.CSRF_COOKIE_DOMAIN,
+        csrf_cookie_path=settings.CSRF_COOKIE_PATH,
+        csrf_cookie_secure=settings.CSRF_COOKIE_SECURE,
+        csrf_cookie_httponly=settings.CSRF_COOKIE_HTTPONLY,
+        csrf_cookie_samesite=settings.CSRF_COOKIE_SAMESITE,
+    )
 
 
 def parse(raw: object) -> Config:

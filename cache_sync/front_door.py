@@ -28,10 +28,10 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
+from .conf import request_settings
 from .pages.decorator import cached_page_of, cached_view_at, read_for_view
 from .pages.page_read import PageRead, hold, read_of
 from .replicas import remember_writes, route_request
@@ -41,7 +41,7 @@ READ_BEFORE_DJANGO = "cache_sync.read"  # the environ key of a read the WSGI lay
 
 def anonymous_read(request: HttpRequest) -> PageRead | None:
     """For an anonymous GET or HEAD of a cached page, its read (a hit, or a lease to build under); else None."""
-    if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
+    if request.method not in ("GET", "HEAD") or request_settings().session_cookie in request.COOKIES:
         return None
     match = cached_view_at(request.path_info)
     if match is None:

@@ -32,6 +32,7 @@ MIDDLEWARE = "cache_sync.front_door.FrontDoorMiddleware"
 def front_door(application: WSGIApplication) -> WSGIApplication:
     """Wrap Django's WSGI application (after `django.setup()`) so that anonymous hits never reach it."""
     # Imported here: a project's wsgi.py imports this module before Django is set up.
+    from .conf import request_settings
     from .front_door import READ_BEFORE_DJANGO, anonymous_read
     from .holes.signed_in import signed_in_read
     from .pages.page_bytes import CACHE_HEADER, split_page
@@ -44,7 +45,7 @@ def front_door(application: WSGIApplication) -> WSGIApplication:
         request = WSGIRequest(dict(environ))  # it rewrites its environ's PATH_INFO: Django's own must stay as sent
         try:
             read = anonymous_read(request)
-            if read is None and settings.SESSION_COOKIE_NAME in request.COOKIES:
+            if read is None and request_settings().session_cookie in request.COOKIES:
                 read = signed_in_read(request)
                 if read is not None and read.status == "hit":
                     if read.visitor is None:  # the shared copy, and whom to fill it for not known: Django's

@@ -1070,14 +1070,26 @@ MUTANTS = [
     Mutant(
         "signed_in: a signed-in hit is answered before Django with CSRF_USE_SESSIONS",
         "holes/signed_in.py",
-        "    if settings.CSRF_USE_SESSIONS:",
+        "    if known.csrf_use_sessions:",
         "    if False:",
     ),
     Mutant(
         "signed_in: a signed-in hit is answered before Django with SESSION_SAVE_EVERY_REQUEST",
         "holes/signed_in.py",
-        "    if settings.SESSION_SAVE_EVERY_REQUEST:",
+        "    if known.session_save_every_request:",
         "    if False:",
+    ),
+    Mutant(
+        "page_read: the CSRF cookie before Django keeps the expiry of the second it was first made",
+        "pages/page_read.py",
+        "_csrf_cookie_around_secret(int(time.time()), request_settings())",
+        "_csrf_cookie_around_secret(0, request_settings())",
+    ),
+    Mutant(
+        "apps: the settings a hit reads before Django are kept through a settings change",
+        "apps.py",
+        "    request_settings.cache_clear()  # any setting: it keeps a dozen of Django's\n",
+        "",
     ),
     Mutant(
         "checks: settings that leave signed-in hits to Django raise no warning",

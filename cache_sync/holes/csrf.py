@@ -7,12 +7,15 @@ A page that used the token sets the cookie again (markers.filled_response), as D
 whenever `get_token` is called. Django's unmasking and format check are private to its CSRF
 module (unchanged since the masked form came in, Django 1.10) and are used here, so that a token
 is read as the middleware reads it. Masks and new secrets are drawn here from one `os.urandom`
-read each (Django draws each character with a call of its own, which costs a signed-in hit more
-than the rest of its filling); the token's form is Django's, which its middleware accepts.
+read each, and a mask is added to the secret by byte translations rather than a character at a
+time (Django draws each character with a call of its own, which costs a signed-in hit more than
+the rest of its filling); the token's form is Django's, which its middleware accepts.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 import secrets
 
 from django.conf import settings
@@ -26,26 +29,32 @@ from django.middleware.csrf import (  # type: ignore[attr-defined]
 )
 
 _CHARS: str = CSRF_ALLOWED_CHARS
-_INDEX = {char: index for index, char in enumerate(_CHARS)}
-_UNBIASED = 256 - 256 % len(_CHARS)  # bytes at or above it are drawn again: every character equally likely
-# One C call maps random bytes to characters and drops the biased ones.
-_TO_CHARS = bytes(ord(_CHARS[byte % len(_CHARS)]) for byte in range(256))
-_BIASED = bytes(range(_UNBIASED, 256))
+_SIZE = len(_CHARS)
+# Characters as their indices in _CHARS, one byte each; one C call translates a whole string.
+_BIASED = bytes(range(256 - 256 % _SIZE, 256))  # random bytes drawn again: every index equally likely
+_RANDOM_TO_INDEX = bytes(byte % _SIZE for byte in range(256))
+_CHAR_TO_INDEX = bytes(_CHARS.index(chr(byte)) if chr(byte) in _CHARS else 0 for byte in range(256))
+_INDEX_TO_CHAR = bytes(ord(_CHARS[index % _SIZE]) for index in range(256))  # an index, or the sum of two
+
+
+def _random_indices(length: int) -> bytes:
+    indices = b""
+    while len(indices) < length:
+        indices += secrets.token_bytes(length + 8).translate(_RANDOM_TO_INDEX, _BIASED)
+    return indices[:length]
 
 
 def random_chars(length: int = CSRF_SECRET_LENGTH) -> str:
     """`length` characters of CSRF_ALLOWED_CHARS, uniformly, from the OS's randomness."""
-    chars = b""
-    while len(chars) < length:
-        chars += secrets.token_bytes(length + 8).translate(_TO_CHARS, _BIASED)
-    return chars[:length].decode()
+    return _random_indices(length).translate(_INDEX_TO_CHAR).decode()
 
 
 def mask(secret: str) -> str:
-    """A token of `secret` as Django's `_mask_cipher_secret` makes one: a new mask, then the cipher."""
-    pad = random_chars()
-    size = len(_CHARS)
-    return pad + "".join(_CHARS[(_INDEX[s] + _INDEX[m]) % size] for s, m in zip(secret, pad, strict=True))
+    """A token of `secret` as Django's `_mask_cipher_secret` makes one: a new mask, then the cipher
+    (each character the sum of the secret's and the mask's, modulo the alphabet)."""
+    pad = _random_indices(len(secret))
+    sums = bytes(map(operator.add, secret.encode().translate(_CHAR_TO_INDEX), pad))
+    return (pad + sums).translate(_INDEX_TO_CHAR).decode()
 
 
 class CsrfFill:
@@ -73,7 +82,9 @@ class CsrfFill:
         return mask(self.secret)
 
 
+@functools.lru_cache(maxsize=1024)
 def _secret_of_cookie(cookie: str | None) -> str | None:
+    """The secret a CSRF cookie holds (read once per process for each cookie), or None if malformed."""
     if not cookie:
         return None
     try:

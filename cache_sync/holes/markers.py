@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -103,7 +103,7 @@ def fill(body: bytes, visitor: Visitor, *, in_fragment: bool = False) -> bytes:
     out = [first]
     for piece in rest:
         spec, _, after = piece.partition(_MARKER_END)
-        name, *arguments = (unquote(part) for part in spec.decode().split(" "))
+        name, *arguments = _parsed_marker(spec)
         if name in _fragments:
             if not in_fragment:
                 out.append(fill(visitor.fragments.get(name, "").encode(), visitor, in_fragment=True))
@@ -111,6 +111,12 @@ def fill(body: bytes, visitor: Visitor, *, in_fragment: bool = False) -> bytes:
             out.append(hole(visitor, *arguments).encode())
         out.append(after)
     return b"".join(out)
+
+
+@lru_cache(maxsize=1024)
+def _parsed_marker(spec: bytes) -> tuple[str, ...]:
+    """A marker's name and arguments (the same few markers are in every page a visitor is served)."""
+    return tuple(unquote(part) for part in spec.decode().split(" "))
 
 
 def filled_response(response: HttpResponse, visitor: Visitor, request: HttpRequest) -> HttpResponse:
@@ -134,12 +140,13 @@ def mark_filled(response: HttpResponseBase, *, csrf_used: bool) -> None:
         patch_vary_headers(response, ("Cookie",))
 
 
-def set_csrf_cookie(response: HttpResponseBase, secret: str) -> None:
+def set_csrf_cookie(response: HttpResponseBase, secret: str, *, expires: str | None = None) -> None:
     """The CSRF cookie as CsrfViewMiddleware sets it (it renews it whenever a page used the token)."""
     response.set_cookie(
         settings.CSRF_COOKIE_NAME,
         secret,
         max_age=settings.CSRF_COOKIE_AGE,
+        expires=expires,
         domain=settings.CSRF_COOKIE_DOMAIN,
         path=settings.CSRF_COOKIE_PATH,
         secure=settings.CSRF_COOKIE_SECURE,

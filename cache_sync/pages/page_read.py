@@ -22,14 +22,15 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import http_date
 
-from ..conf import get_config
+from ..conf import RequestSettings, get_config, request_settings
 from ..delivery.delivery import catch_up
 from ..edge.surrogate import add_surrogate_keys
+from ..holes.csrf import random_chars
 from ..holes.markers import Visitor, fill, filled_response, mark_filled, set_csrf_cookie
 from ..holes.visitors import visitor_of_request
 from ..replicas import FollowedFill
@@ -230,10 +231,21 @@ def _filled_headers(header_line: bytes, csrf_used: bool) -> tuple[tuple[str, str
 
 
 def csrf_cookie_header(secret: str) -> str:
-    """The Set-Cookie value of the CSRF cookie, as Django's WSGI handler writes it."""
+    """The Set-Cookie value of the CSRF cookie, as Django's WSGI handler writes it at this second."""
+    before, after = _csrf_cookie_around_secret(int(time.time()), request_settings())
+    return before + secret + after
+
+
+@functools.lru_cache(maxsize=2)
+def _csrf_cookie_around_secret(second: int, known: RequestSettings) -> tuple[str, str]:
+    """The CSRF cookie's Set-Cookie value made by Django once a second (its expiry is a date in
+    seconds), either side of the secret: a stand-in of the same alphabet, which needs no quoting."""
+    stand_in = random_chars()
+    expires = None if known.csrf_cookie_age is None else http_date(second + known.csrf_cookie_age)
     scratch = HttpResponseBase()
-    set_csrf_cookie(scratch, secret)
-    return scratch.cookies[settings.CSRF_COOKIE_NAME].output(header="")
+    set_csrf_cookie(scratch, stand_in, expires=expires)
+    before, _, after = scratch.cookies[known.csrf_cookie].output(header="").partition(stand_in)
+    return before, after
 
 
 def read_of(request: HttpRequest) -> PageRead | None:

@@ -145,6 +145,27 @@ def test_a_signed_in_hit_is_answered_before_django_with_the_full_stacks_headers(
     assert cookies["csrftoken"].value == through_django.cookies["csrftoken"].value
 
 
+def test_the_csrf_cookie_set_before_django_is_the_one_djangos_middleware_sets_at_that_second(settings, monkeypatch):
+    from django.http import HttpRequest, HttpResponse
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    from cache_sync.pages.page_read import csrf_cookie_header
+
+    def djangos(secret: str) -> str:
+        request, response = HttpRequest(), HttpResponse()
+        request.META["CSRF_COOKIE"] = secret
+        CsrfViewMiddleware(lambda request: response)._set_csrf_cookie(request, response)  # type: ignore[attr-defined]
+        return response.cookies[settings.CSRF_COOKIE_NAME].output(header="")
+
+    secret = "a" * 32
+    csrf_cookie_header(secret)  # made with the settings of before
+    settings.CSRF_COOKIE_SECURE, settings.CSRF_COOKIE_SAMESITE, settings.CSRF_COOKIE_AGE = True, "Strict", 3600
+    for now in (1_700_000_000.2, 1_700_000_000.9, 1_700_000_001.0, 1_800_000_000.5):
+        monkeypatch.setattr(time, "time", lambda now=now: now)
+        assert csrf_cookie_header(secret) == djangos(secret)
+        assert csrf_cookie_header("b" * 32) == djangos("b" * 32)
+
+
 def test_a_signed_in_hit_before_django_says_the_length_of_its_filled_page(settings, odes, requests_django_handled):
     settings.SESSION_ENGINE = SIGNED_COOKIES
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.common.CommonMiddleware"]  # sets Content-Length
