@@ -35,7 +35,7 @@ def front_door(application: WSGIApplication) -> WSGIApplication:
     from .conf import request_settings
     from .front_door import READ_BEFORE_DJANGO, anonymous_read
     from .holes.signed_in import signed_in_read
-    from .pages.page_bytes import CACHE_HEADER, split_page
+    from .pages.page_bytes import hit_as_sent
     from .store import stats
 
     if not settings.MIDDLEWARE or settings.MIDDLEWARE[0] != MIDDLEWARE:
@@ -65,8 +65,8 @@ def front_door(application: WSGIApplication) -> WSGIApplication:
             start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
             return [b"" if request.method == "HEAD" else response.content]
         stats.count("hit")
-        stored = split_page(read.result.page)
-        start_response("200 OK", [*stored.headers.items(), (CACHE_HEADER, "hit")])
-        return [b"" if request.method == "HEAD" else stored.body]
+        headers, body = hit_as_sent(read.result.page)
+        start_response("200 OK", headers)
+        return [b"" if request.method == "HEAD" else body]
 
     return serve

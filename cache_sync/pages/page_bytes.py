@@ -7,6 +7,7 @@ the session holds (session_reads.py).
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import NamedTuple
 
 from django.http import HttpResponse
@@ -32,9 +33,27 @@ def encode_page(response: HttpResponse, *, reads_session: bool = False) -> bytes
 def split_page(page: bytes) -> StoredPage:
     """The stored headers, body and session mark (the one reader of the format)."""
     header_line, _, content = page.partition(b"\n")
+    headers, reads_session = _parsed_header_line(header_line)
+    return StoredPage(dict(headers), content, reads_session)
+
+
+def hit_as_sent(page: bytes) -> tuple[list[tuple[str, str]], bytes]:
+    """An anonymous hit's headers (marked a hit) and body, as the WSGI layer sends them."""
+    header_line, _, content = page.partition(b"\n")
+    return list(_hit_headers(header_line)), content
+
+
+@lru_cache(maxsize=1024)
+def _parsed_header_line(header_line: bytes) -> tuple[tuple[tuple[str, str], ...], bool]:
+    """The same stored headers are read on every hit of a page: parsed once per process."""
     headers = json.loads(header_line)
     reads_session = bool(headers.pop(_READS_SESSION, False))
-    return StoredPage(headers, content, reads_session)
+    return tuple(headers.items()), reads_session
+
+
+@lru_cache(maxsize=1024)
+def _hit_headers(header_line: bytes) -> tuple[tuple[str, str], ...]:
+    return (*_parsed_header_line(header_line)[0], (CACHE_HEADER, "hit"))
 
 
 def decode_page(page: bytes) -> HttpResponse:
