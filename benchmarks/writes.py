@@ -118,8 +118,11 @@ def format_designs(writes: dict) -> list[str]:
 def format_writes_extra(writes: dict) -> list[str]:
     """What the report's common part (scenarios.format_report) does not show: the designs side by side."""
     from benchmarks.concurrent_writes import format_concurrent_designs
+    from benchmarks.own_notifications import format_table
 
-    return [*format_designs(writes), *format_concurrent_designs(writes["concurrent"]), ""]
+    probe = writes["own_notifications"]
+    probe_lines = format_table(probe, rounds=5, writes=500) if probe else []
+    return [*format_designs(writes), *format_concurrent_designs(writes["concurrent"]), *probe_lines, ""]
 
 
 def count_round_trips(write: Callable[[], object]) -> int:
@@ -153,7 +156,7 @@ def make_category(slug: str, products: int) -> Category:
 def run_writes(
     compare, *, rounds: int, repeat: int, bulk_rounds: int = 3, writers_seconds: float = 3.0, soak: float = 10.0
 ) -> dict:
-    from benchmarks import bulk_writes, concurrent_writes
+    from benchmarks import bulk_writes, concurrent_writes, own_notifications
     from cache_sync.store import stats
 
     stats.FLUSH_EVERY = float("inf")  # the counters' own flush is not a write's round trip
@@ -190,7 +193,7 @@ def run_writes(
         "update() of 1,000 rows": count_round_trips(update_thousand_rows),
     }
     bulk = bulk_writes.run_bulk(without_cache_sync, rounds=bulk_rounds)
-    concurrent = soaked = None
+    concurrent = soaked = probe = None
     if connection.vendor == "postgresql":
         env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict)}
         concurrent = concurrent_writes.run_concurrent(
@@ -198,6 +201,7 @@ def run_writes(
         )
         if soak:
             soaked = concurrent_writes.run_soak(env, 0, soak)
+        probe = own_notifications.measure(env["DATABASE_URL"], rounds=5, writes=500)
     return {
         "results": results,
         "designs": designs,
@@ -205,6 +209,7 @@ def run_writes(
         "bulk": bulk,
         "concurrent": concurrent,
         "soak": soaked,
+        "own_notifications": probe,
         "relay": relay_latency(product),
         "fan_out": fan_out(rounds=3),
     }
