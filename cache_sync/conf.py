@@ -140,7 +140,7 @@ class RequestSettings:
     session_engine: str
     session_cookie_age: int
     session_save_every_request: bool
-    secret_key: str
+    secret_key: str = field(repr=False)  # never in a log line
     authentication_backends: tuple[str, ...]
     csrf_cookie: str
     csrf_use_sessions: bool
