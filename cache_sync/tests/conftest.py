@@ -28,6 +28,24 @@ def child_env(site_env):  # noqa: F811  (the fixture imported above)
 
 
 @pytest.fixture
+def odes():
+    """A book, "Odes", on the "poetry" shelf of the test app."""
+    from cache_sync.tests import factories
+
+    return factories.book(factories.shelf("poetry"), "odes", "Odes")
+
+
+@pytest.fixture
+def app():
+    """The test app's WSGI application behind cache_sync's front door."""
+    from django.core.wsgi import get_wsgi_application
+
+    from cache_sync.wsgi import front_door
+
+    return front_door(get_wsgi_application())
+
+
+@pytest.fixture
 def requests_django_handled():
     """Counts the requests that reached Django's handler (a hit answered before it adds none)."""
     handled = []

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from cache_sync.delivery import relay
 from cache_sync.models import OutboxEntry
-from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached, page
 from cache_sync.tests.testapp.models import Book, Shelf
 from tools.harness.ports import quiet_port
@@ -43,11 +42,6 @@ def stop_before_redis(self, keys, **kwargs):
 store.PageStore.invalidate = stop_before_redis
 Book.objects.filter(slug="odes").update(title=sys.argv[1])
 """
-
-
-@pytest.fixture
-def odes():
-    return factories.book(factories.shelf("poetry"), "odes", "Odes")
 
 
 def kill_writer_after_commit(env, title: str, before_the_kill=lambda: None) -> None:

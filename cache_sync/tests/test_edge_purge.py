@@ -18,7 +18,6 @@ from cache_sync.conf import get_config
 from cache_sync.delivery import delivery
 from cache_sync.edge import queue, transport
 from cache_sync.edge.surrogate import MAX_LENGTH, surrogate_key
-from cache_sync.tests import factories
 from cache_sync.tests.edge_servers import RecordingEdge
 from cache_sync.tests.helpers import python_path
 from cache_sync.tests.relay_threads import RunningRelay, eventually
@@ -42,11 +41,6 @@ def edge(monkeypatch):
     server = RecordingEdge().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def odes():
-    return factories.book(factories.shelf("poetry"), "odes", "Odes")
 
 
 def queued(using="default"):

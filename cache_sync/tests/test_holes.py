@@ -21,23 +21,12 @@ from redis.cluster import RedisCluster
 from cache_sync.holes import markers, visitors
 from cache_sync.holes.markers import Visitor, fill, marker
 from cache_sync.store.page_store import get_store
-from cache_sync.tests import factories
 from cache_sync.wsgi import front_door
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 URL = "/holed/odes/"
 SIGNED_COOKIES = "django.contrib.sessions.backends.signed_cookies"
-
-
-@pytest.fixture
-def odes():
-    return factories.book(factories.shelf("poetry"), "odes", "Odes")
-
-
-@pytest.fixture
-def app():
-    return front_door(get_wsgi_application())
 
 
 @pytest.fixture

@@ -7,21 +7,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
 from django.test import RequestFactory, override_settings
 
-from cache_sync.tests import factories
 from cache_sync.tests.testapp import middleware
 from cache_sync.wsgi import front_door
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def odes():
-    return factories.book(factories.shelf("poetry"), "odes", "Odes")
-
-
-@pytest.fixture
-def app():
-    return front_door(get_wsgi_application())
 
 
 def call(app, method: str = "GET", path: str = "/books/odes/", **headers) -> tuple[str, dict, bytes]:
