@@ -1092,6 +1092,24 @@ MUTANTS = [
         "",
     ),
     Mutant(
+        "relay: a round delivers until a claim finds nothing (under steady writes it never beats or vacuums)",
+        "delivery/relay.py",
+        "        if claimed < CLAIM_LIMIT:\n            return delivered, True\n",
+        "        if claimed == 0:\n            return delivered, True\n",
+    ),
+    Mutant(
+        "relay: a round works through a whole backlog before it beats",
+        "delivery/relay.py",
+        "        if time.monotonic() >= deadline:\n            return delivered, False\n",
+        "",
+    ),
+    Mutant(
+        "relay: a round cut short by its backlog says it caught up",
+        "delivery/relay.py",
+        "            if caught_up:\n                self.caught_up_at = timezone.now()\n",
+        "            self.caught_up_at = timezone.now()\n",
+    ),
+    Mutant(
         "checks: settings that leave signed-in hits to Django raise no warning",
         "checks.py",
         "    if not reasons or not _has_pages_with_holes():",

@@ -33,7 +33,7 @@ from ..edge.purger import purging
 from ..store import stats
 from ..store.breaker import StoreUnavailable
 from . import acks, heartbeat, waiters
-from .delivery import deliver_pending, renderable_models
+from .delivery import CLAIM_LIMIT, deliver_pending, renderable_models
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +48,24 @@ CLOCK_MARGIN = 60.0  # seconds of disagreement allowed between the database's an
 def deliver_all(using: str, labels: Collection[str] | None = None) -> int:
     """Deliver everything pending now (of the models `labels`, default: all this process renders);
     returns how many changes. Raises StoreUnavailable."""
-    delivered = 0
-    while n := deliver_pending(using, labels=labels):
-        delivered += n
+    delivered, _caught_up = deliver_for(using, labels)
     return delivered
+
+
+def deliver_for(using: str, labels: Collection[str] | None = None, seconds: float = float("inf")) -> tuple[int, bool]:
+    """Deliver claims until one is not full, so that everything pending then is delivered (caught
+    up), or until `seconds` have passed with a backlog left; returns (how many, caught up). Under
+    steady writes there is always a new entry: a loop until an empty claim would never end, and
+    the relay's heartbeat and the outbox's VACUUM would wait for a pause in the writes."""
+    delivered = 0
+    deadline = time.monotonic() + seconds
+    while True:
+        claimed = deliver_pending(using, labels=labels)
+        delivered += claimed
+        if claimed < CLAIM_LIMIT:
+            return delivered, True
+        if time.monotonic() >= deadline:
+            return delivered, False
 
 
 def prune_expired(using: str) -> int:
@@ -132,8 +146,10 @@ class _Relay:
         try:
             if self.listener is None:
                 self.listener = waiters.open_waiter(self.using)
-            delivered = deliver_all(self.using, self.labels())
-            self.caught_up_at, self.error = timezone.now(), ""
+            delivered, caught_up = deliver_for(self.using, self.labels(), HOUSEKEEPING_EVERY)
+            if caught_up:
+                self.caught_up_at = timezone.now()
+            self.error = ""
             self._recovered(delivered)
             self._housekeep()
         except StoreUnavailable as error:

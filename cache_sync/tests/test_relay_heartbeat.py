@@ -40,6 +40,34 @@ def test_a_relay_round_records_its_heartbeat_in_the_database():
     assert (beat.backlog, beat.unrenderable) == (1, 1)  # left for a release that can render it
 
 
+def claims(monkeypatch, sizes):
+    """Make the relay's claims return these sizes (then none), as under writes that never pause; the calls."""
+    calls = []
+    sizes = iter(sizes)
+
+    def claimed(using, limit=relay.CLAIM_LIMIT, labels=None):
+        calls.append(using)
+        return next(sizes, 0)
+
+    monkeypatch.setattr(relay, "deliver_pending", claimed)
+    return calls
+
+
+def test_under_writes_that_never_pause_a_relay_round_ends_once_it_has_caught_up_and_beats(monkeypatch):
+    calls = claims(monkeypatch, [7] * 50)  # every claim finds new entries, never a full batch
+    one_relay_round()
+    assert len(calls) == 1  # all there was at its claim: caught up
+    assert RelayHeartbeat.objects.get().caught_up_at is not None
+
+
+def test_a_relay_working_through_a_backlog_beats_without_saying_it_caught_up(monkeypatch):
+    monkeypatch.setattr(relay, "HOUSEKEEPING_EVERY", 0.0)  # its time for a round's delivery, before it beats
+    calls = claims(monkeypatch, [relay.CLAIM_LIMIT] * 50)  # full claims: a backlog
+    one_relay_round()
+    assert len(calls) == 1
+    assert RelayHeartbeat.objects.get().caught_up_at is None
+
+
 def test_check_deploy_warns_while_no_relay_has_beaten_recently():
     assert relay_warnings() == ["cache_sync.W030"]  # never ran
     one_relay_round()
