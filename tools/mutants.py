@@ -1104,6 +1104,12 @@ MUTANTS = [
         "",
     ),
     Mutant(
+        "relay: a round that left a backlog waits for a notification before the next",
+        "delivery/relay.py",
+        "        if self.behind:\n            return",
+        "        if False:\n            return",
+    ),
+    Mutant(
         "relay: a round cut short by its backlog says it caught up",
         "delivery/relay.py",
         "            if caught_up:\n                self.caught_up_at = timezone.now()\n",

@@ -130,6 +130,7 @@ class _Relay:
         self.redis_away_at: float | None = None  # likewise Redis
         self.next_housekeeping = 0.0
         self.caught_up_at: datetime | None = None
+        self.behind = False  # the last round left a backlog
         self.error = ""
         self.config: Config | None = None
         self.set_aside: set[str] = set()  # models whose rule failed to render their entries, this config
@@ -150,6 +151,7 @@ class _Relay:
             if caught_up:
                 self.caught_up_at = timezone.now()
             self.error = ""
+            self.behind = not caught_up
             self._recovered(delivered)
             self._housekeep()
         except StoreUnavailable as error:
@@ -159,6 +161,8 @@ class _Relay:
             if not self._set_aside_failing_models(error):
                 self._lost(error)
             return
+        if self.behind:
+            return  # a backlog left: the next round goes on with it at once, no notification awaited
         try:
             self.listener()
         except Exception as error:

@@ -55,17 +55,23 @@ def claims(monkeypatch, sizes):
 
 def test_under_writes_that_never_pause_a_relay_round_ends_once_it_has_caught_up_and_beats(monkeypatch):
     calls = claims(monkeypatch, [7] * 50)  # every claim finds new entries, never a full batch
+    waits = []
+    monkeypatch.setattr(relay.waiters, "open_waiter", lambda using: lambda: waits.append(using))
     one_relay_round()
     assert len(calls) == 1  # all there was at its claim: caught up
     assert RelayHeartbeat.objects.get().caught_up_at is not None
+    assert waits == ["default"]  # then it waits for the next notification
 
 
-def test_a_relay_working_through_a_backlog_beats_without_saying_it_caught_up(monkeypatch):
+def test_a_relay_working_through_a_backlog_beats_without_saying_it_caught_up_and_goes_on_at_once(monkeypatch):
     monkeypatch.setattr(relay, "HOUSEKEEPING_EVERY", 0.0)  # its time for a round's delivery, before it beats
     calls = claims(monkeypatch, [relay.CLAIM_LIMIT] * 50)  # full claims: a backlog
+    waits = []
+    monkeypatch.setattr(relay.waiters, "open_waiter", lambda using: lambda: waits.append(using))
     one_relay_round()
     assert len(calls) == 1
     assert RelayHeartbeat.objects.get().caught_up_at is None
+    assert waits == []  # no notification awaited with a backlog left
 
 
 def test_check_deploy_warns_while_no_relay_has_beaten_recently():
