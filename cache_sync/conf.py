@@ -134,7 +134,8 @@ def reset(*, setting: str = "", **kwargs: object) -> None:
 @dataclass(frozen=True, eq=False)  # eq=False: hashed by identity, a cheap key for what is cached per settings
 class RequestSettings:
     """The Django settings the front door reads on every hit, read once: a lookup through
-    `django.conf.settings` costs more than the rest of some of a hit's steps."""
+    `django.conf.settings` costs more than the rest of some of a hit's steps. (The CSRF cookie's
+    other attributes are read by `set_csrf_cookie`, once a second.)"""
 
     session_cookie: str
     session_engine: str
@@ -145,11 +146,6 @@ class RequestSettings:
     csrf_cookie: str
     csrf_use_sessions: bool
     csrf_cookie_age: int | None
-    csrf_cookie_domain: str | None
-    csrf_cookie_path: str
-    csrf_cookie_secure: bool
-    csrf_cookie_httponly: bool
-    csrf_cookie_samesite: str | bool | None
 
 
 @cache
@@ -164,11 +160,6 @@ def request_settings() -> RequestSettings:
         csrf_cookie=settings.CSRF_COOKIE_NAME,
         csrf_use_sessions=settings.CSRF_USE_SESSIONS,
         csrf_cookie_age=settings.CSRF_COOKIE_AGE,
-        csrf_cookie_domain=settings.CSRF_COOKIE_DOMAIN,
-        csrf_cookie_path=settings.CSRF_COOKIE_PATH,
-        csrf_cookie_secure=settings.CSRF_COOKIE_SECURE,
-        csrf_cookie_httponly=settings.CSRF_COOKIE_HTTPONLY,
-        csrf_cookie_samesite=settings.CSRF_COOKIE_SAMESITE,
     )
 
 
