@@ -49,30 +49,40 @@ def without_cache_sync():
     install_triggers()
 
 
-# The write-path designs measured side by side (issue 17): whether a writer deletes its delivered entries
-# itself after Redis (a database round trip, and in autocommit a commit, inside its request) or acknowledges
-# them in the invalidation's own pipeline and leaves the bulk delete to the relay. Both read the entries with
-# their relations in one statement. Measured before and not kept (README): three round trips (relations read
-# apart), and "a delivering writer does not NOTIFY".
+# The write-path designs measured side by side (issue 17). Both acknowledge delivered entries in Redis and
+# leave the bulk delete to the relay. Before, the writer read its entries back after the commit, with their
+# relations, in one statement (a database round trip inside its request); now its triggers tell it them (and
+# the relations they follow, locked until its commit) in messages that come with each statement's answer.
+# Measured before and not kept (README): three round trips (relations read apart), the writer deleting its
+# own entries, and "a delivering writer does not NOTIFY".
 DESIGNS = {
-    "before: read, Redis, delete (2 DB round trips)": False,
-    "read, Redis + acknowledgement, relay deletes (1) (kept)": True,
+    "before: read back (1 DB round trip), Redis + acknowledgement": False,
+    "told by the triggers (0), Redis + acknowledgement (kept)": True,
 }
 KEPT = list(DESIGNS)[-1]
 
 
 @contextlib.contextmanager
-def write_design(acknowledged: bool):
+def write_design(told: bool):
     """Run the writes of this process as one of DESIGNS (the kept one is cache_sync as it is)."""
-    from cache_sync.delivery import delivery
+    from cache_sync.capture.trigger_sql import OWN_ENTRIES
+    from cache_sync.delivery import own_entries
 
-    original = delivery._acknowledging
-    if not acknowledged:
-        delivery._acknowledging = lambda config: False
+    take, startup = own_entries.take, own_entries.with_startup_option
+    session = connection.vendor == "postgresql" and connection.connection is not None
+    if not told:
+        own_entries.take = lambda using, labels: None
+        own_entries.with_startup_option = lambda params: params  # connections made from now on
+        if session:  # and this one: its triggers neither tell nor follow
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, 'off', false)", [OWN_ENTRIES])
     try:
         yield
     finally:
-        delivery._acknowledging = original
+        own_entries.take, own_entries.with_startup_option = take, startup
+        if not told and session:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, 'on', false)", [OWN_ENTRIES])
 
 
 def compare_designs(name: str, write: Callable[[], object], *, rounds: int, repeat: int) -> dict:

@@ -18,8 +18,9 @@ from collections.abc import Iterable, Iterator
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 from .capture import outbox
-from .capture.trigger_sql import SUSPENDED
+from .capture.trigger_sql import OWN_ENTRIES, SUSPENDED
 from .conf import get_config
+from .delivery import own_entries
 from .delivery.affected import affected_keys, row_values
 from .delivery.delivery import deliver_after_commit, delivery_suspended, suspend_delivery
 
@@ -86,5 +87,6 @@ def invalidate_keys(keys: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> No
     """Invalidate rule keys such as "home" or "category:tea" after commit (durably: recorded in the outbox)."""
     keys = list(keys)
     if keys and not delivery_suspended(using):
-        outbox.record_keys(keys, using)
+        entry, told = outbox.record_keys(keys, using, OWN_ENTRIES)
+        own_entries.recorded_here(using, entry, told)
         deliver_after_commit(using)

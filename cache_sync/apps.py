@@ -38,6 +38,7 @@ class CacheSyncConfig(AppConfig):
             check_triggers,
             check_triggers_fire,
         )
+        from .delivery.own_entries import start_sessions_told
         from .delivery.receivers import connect_receivers
         from .observe import audit_checks
         from .pages.rebuild import rebuild_pages
@@ -51,6 +52,7 @@ class CacheSyncConfig(AppConfig):
         register(audit_checks.check_rule_audit, "cache_sync_audit")  # W040: renders pages, own module
         connect_receivers()
         follow_schema_in_migrations(SUPPORTED_VENDORS)
+        start_sessions_told()
         post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="cache_sync:install_triggers")
         keys_invalidated.connect(rebuild_pages, dispatch_uid="cache_sync:rebuild_pages")
         setting_changed.connect(reload_settings, dispatch_uid="cache_sync:reload_settings")

@@ -37,6 +37,7 @@ OPTIONS = (
     "REPLICAS",
     "READ_YOUR_WRITES",
     "RELAY_WAIT",
+    "WRITER_NOTICES",
     "RULES",
     "METRICS_PATH",
     "METRICS_NETWORKS",
@@ -97,6 +98,7 @@ class Config:
     replicas: tuple[tuple[str, str], ...] = ()  # (replica alias, its primary's alias): see replicas.py
     read_your_writes: float = 60.0  # seconds a writer's reads may go to the primary while replicas lag
     relay_wait: float = 1.0  # seconds a writer that could not reach Redis waits for a live relay (0: never)
+    writer_notices: bool = True  # PostgreSQL: triggers tell the writer its entries (delivery/own_entries.py)
     rules: tuple[Rule, ...] = ()
     # The cache seen from outside (metrics.py, audit.py, freshness.py): read when used, never on the hot path.
     metrics_path: str = "metrics"  # served by cache_sync.urls
@@ -183,6 +185,7 @@ def parse(raw: object) -> Config:
         "redis_backoff": raw.get("REDIS_BACKOFF", 1.0),
         "read_your_writes": raw.get("READ_YOUR_WRITES", 60.0),
         "relay_wait": raw.get("RELAY_WAIT", 1.0),
+        "writer_notices": raw.get("WRITER_NOTICES", True),
     }
     values["replicas"] = _parse_replicas(raw.get("REPLICAS", {}), problems)
     values["edge"] = _parse_edge(raw.get("EDGE"), problems)
@@ -239,6 +242,14 @@ def parse(raw: object) -> Config:
             )
         )
         values["relay_wait"] = Config.relay_wait
+    if not isinstance(values["writer_notices"], bool):
+        problems.append(
+            Problem(
+                "cache_sync.E065",
+                f"CACHE_SYNC['WRITER_NOTICES'] must be True or False, not {values['writer_notices']!r}.",
+            )
+        )
+        values["writer_notices"] = Config.writer_notices
     if values["strategy"] not in STRATEGIES:
         problems.append(
             Problem("cache_sync.E005", f"{BASELINE_SETTING} is {values['strategy']!r}.", _one_of(STRATEGIES))

@@ -164,14 +164,21 @@ def remove_of_this_writer(using: str, changes: list[Change], labels: Collection[
             )
 
 
-def record_keys(keys: list[str], using: str) -> None:
-    """Record explicit keys in the current transaction, like a trigger records a row."""
-    writer = "pg_backend_pid()" if _is_postgres(using) else "0"
+def record_keys(keys: list[str], using: str, told_setting: str) -> tuple[Change, bool]:
+    """Record explicit keys in the current transaction, like a trigger records a row: (the entry, whether
+    the session setting `told_setting` is on, PostgreSQL)."""
+    data = json.dumps({"keys": keys})
     with connections[using].cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) VALUES (%s, %s, {writer})",
-            [KEYS_LABEL, json.dumps({"keys": keys})],
-        )
+        if _is_postgres(using):
+            cursor.execute(
+                f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) VALUES (%s, %s, pg_backend_pid()) "
+                f"RETURNING id, current_setting(%s, true)",
+                [KEYS_LABEL, data, told_setting],
+            )
+            id, setting = cursor.fetchone()
+            return Change(id, KEYS_LABEL, [{"keys": keys}]), setting == "on"
+        cursor.execute(f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) VALUES (%s, %s, 0)", [KEYS_LABEL, data])
+        return Change(cursor.lastrowid, KEYS_LABEL, [{"keys": keys}]), False
 
 
 @dataclass(frozen=True)

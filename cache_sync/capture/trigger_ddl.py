@@ -37,6 +37,7 @@ class Trigger:
     event: str  # the name's last part: insert, update, delete, truncate, replace...
     statements: tuple[str, ...]  # replace any trigger of this name (run them in one transaction)
     hash: str  # of the SQL, as stored with the installed trigger
+    reads: tuple[str, ...] = ()  # other tables its function names (a schema operation on one re-creates it)
 
     @property
     def drop(self) -> list[str]:

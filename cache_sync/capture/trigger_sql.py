@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 
 from ..models import OUTBOX_TABLE
+from .followed import STATEMENT_ROWS, StatementFollow
 from .trigger_ddl import Trigger, postgresql_trigger, sqlite_trigger
 from .watched import WatchedLinks, WatchedTable
 
@@ -22,6 +24,8 @@ OWNER = "cache_sync"
 PREFIX = f"{OWNER}_"
 NOTIFY_CHANNEL = "cache_sync_outbox"
 SUSPENDED = "cache_sync.suspended"  # 'on' for a transaction whose writes record nothing (api.suspended)
+OWN_ENTRIES = "cache_sync.own_entries"  # 'on' for a session told its own entries (delivery/own_entries.py)
+NOTICE_MESSAGE = "cache_sync entry"  # the notice's text; detail: the rows; hint: [id, model, {path: pairs or null}]
 EVENTS = {"INSERT": "insert", "UPDATE": "update", "DELETE": "delete", "TRUNCATE": "truncate", "REPLACE": "replace"}
 
 
@@ -114,14 +118,38 @@ def _pg_json(table: WatchedTable, row: str) -> str:
     return f"jsonb_build_object({pairs})"
 
 
-def _pg_insert(label: str, select: str) -> str:
-    # One entry per statement: the rows as one JSON list, so a statement that changes
-    # thousands of rows costs one outbox row to write, read and delete.
+# PL/pgSQL variables of the trigger functions (prefixed: never a column name of a watched table).
+ROWS, TEXT, ENTRY, RECORDED, OWN = "cs_rows", "cs_text", "cs_entry", "cs_recorded", "cs_own"
+assert ROWS == STATEMENT_ROWS  # the followed paths' queries read the statement's rows from it
+
+
+def _pg_record(label: str, rows: str, follows: tuple[StatementFollow, ...] = ()) -> str:
+    """Record `rows` (an expression: the statement's rows as one jsonb list, or NULL for none) as one entry.
+
+    One entry per statement, however many rows it changed: a statement of thousands costs one
+    outbox row to write and delete. A session that reads its own entries (OWN_ENTRIES) is also
+    told the entry, with its followed paths, in a message that comes back with the statement's
+    answer (delivery/own_entries.py): its writer need not read the outbox after the commit.
+    Level INFO: PostgreSQL sends it to the client whatever client_min_messages is, and does
+    not write it to the server's log unless log_min_messages asks for INFO.
+    """
+    followed = "'{}'::jsonb"
+    if follows:
+        followed = "jsonb_build_object(" + ", ".join(f"{_literal(f.name)}, {f.sql}" for f in follows) + ")"
+    # The rows as recorded (the detail), apart from what JSON parses with Decimals (the hint).
+    hint = f"'[' || {ENTRY} || ',' || {_literal(json.dumps(label))} || ',' || {followed}::text || ']'"
     return (
-        f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) "
-        f"SELECT {_literal(label)}, rows::text, pg_backend_pid() "
-        f"FROM (SELECT jsonb_agg(data) AS rows FROM ({select}) AS changes) AS statement WHERE rows IS NOT NULL;"
+        f"{ROWS} := ({rows}); "
+        f"IF {ROWS} IS NOT NULL THEN {TEXT} := {ROWS}::text; "
+        f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) VALUES ({_literal(label)}, {TEXT}, pg_backend_pid()) "
+        f"RETURNING id INTO {ENTRY}; {RECORDED} := true; "
+        f"IF {OWN} THEN RAISE INFO USING MESSAGE = {_literal(NOTICE_MESSAGE)}, DETAIL = {TEXT}, HINT = {hint}; "
+        f"END IF; END IF;"
     )
+
+
+def _pg_rows(select: str) -> str:
+    return f"SELECT jsonb_agg(data) FROM ({select}) AS changes"
 
 
 PLANNER_SETTINGS = " SET enable_nestloop = off"
@@ -135,10 +163,11 @@ def _pg_truncated(label: str) -> str:
     # No rows to name: an entry that means "every key of the rule" (affected.py). Unless the same
     # statement empties the outbox (Django's flush, the test runner): that discards every pending
     # entry too, and whoever flushes the database clears the cache.
-    return (
-        f"INSERT INTO {OUTBOX_TABLE} (model, data, writer) "
-        f"SELECT {_literal(label)}, {_literal(json.dumps([{TRUNCATED: True}]))}, pg_backend_pid() "
-        f"WHERE current_setting({_literal(OUTBOX_TRUNCATED)}, true) IS DISTINCT FROM 'on';"
+    everything = _literal(json.dumps([{TRUNCATED: True}]))
+    return _pg_record(
+        label,
+        f"CASE WHEN current_setting({_literal(OUTBOX_TRUNCATED)}, true) IS DISTINCT FROM 'on' "
+        f"THEN {everything}::jsonb END",
     )
 
 
@@ -170,7 +199,7 @@ def _postgresql_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
 
         def links(*tables: str) -> list[str]:
             return [
-                _pg_insert(label, f"SELECT jsonb_build_object('pk', r.{_q(c)}) AS data FROM {rows} r")
+                _pg_record(label, _pg_rows(f"SELECT jsonb_build_object('pk', r.{_q(c)}) AS data FROM {rows} r"))
                 for label, c in watched.sides
                 for rows in tables
             ]
@@ -181,11 +210,14 @@ def _postgresql_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
             "UPDATE": links("old_rows", "new_rows"),
         }
     else:
-        label = watched.label
+        label, follows = watched.label, watched.follows
+        selects = {
+            "INSERT": f"SELECT {_pg_json(watched, 'r')} AS data FROM new_rows r",
+            "DELETE": f"SELECT {_pg_json(watched, 'r')} AS data FROM old_rows r",
+            "UPDATE": _pg_update_select(watched),
+        }
         by_operation = {
-            "INSERT": [_pg_insert(label, f"SELECT {_pg_json(watched, 'r')} AS data FROM new_rows r")],
-            "DELETE": [_pg_insert(label, f"SELECT {_pg_json(watched, 'r')} AS data FROM old_rows r")],
-            "UPDATE": [_pg_insert(label, _pg_update_select(watched))],
+            operation: [_pg_record(label, _pg_rows(select), follows)] for operation, select in selects.items()
         }
     labels = [watched.label] if isinstance(watched, WatchedTable) else [label for label, _c in watched.sides]
     by_operation["TRUNCATE"] = [_pg_truncated(label) for label in labels]
@@ -201,14 +233,17 @@ def _postgresql_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
     # loops the planner takes a hash join, linear at any size and no dearer for one row.
     planner = {"UPDATE": PLANNER_SETTINGS} if isinstance(watched, WatchedTable) else {}
     triggers = []
+    variables = (
+        f"DECLARE {ROWS} jsonb; {TEXT} text; {ENTRY} bigint; {RECORDED} boolean := false; "
+        f"{OWN} boolean := current_setting({_literal(OWN_ENTRIES)}, true) = 'on'; "
+    )
     for operation, body in by_operation.items():
         settings = planner.get(operation, "")
         # NOTIFY is delivered at commit, once per transaction: it wakes the relays.
         function = (
-            f"LANGUAGE plpgsql{settings} AS $$ "
-            f"DECLARE recorded boolean := false; BEGIN "
-            + " ".join(f"{statement} recorded := recorded OR FOUND;" for statement in body)
-            + f" IF recorded THEN PERFORM pg_notify({_literal(NOTIFY_CHANNEL)}, ''); END IF; RETURN NULL; END $$"
+            f"LANGUAGE plpgsql{settings} AS $$ {variables}BEGIN "
+            + " ".join(body)
+            + f" IF {RECORDED} THEN PERFORM pg_notify({_literal(NOTIFY_CHANNEL)}, ''); END IF; RETURN NULL; END $$"
         )
         trigger = postgresql_trigger(
             OWNER,
@@ -219,5 +254,7 @@ def _postgresql_triggers(watched: WatchedTable | WatchedLinks) -> list[Trigger]:
             clauses=transition[operation],
             level=f"STATEMENT WHEN ({NOT_SUSPENDED})",
         )
+        if isinstance(watched, WatchedTable) and watched.follows and operation != "TRUNCATE":
+            trigger = replace(trigger, reads=tuple(sorted({follow.table for follow in watched.follows})))
         triggers.append(trigger)
     return triggers

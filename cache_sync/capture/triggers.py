@@ -16,15 +16,16 @@ hash) is orphaned: `install` and `prune` drop it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.apps import apps
 from django.db import connections, router, transaction
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
-from ..conf import Config
+from ..conf import Config, get_config
 from ..models import OUTBOX_TABLE
 from . import trigger_ddl
+from .followed import statement_follows
 from .trigger_ddl import InstalledTrigger, Trigger, drop_statements
 from .trigger_sql import NOTIFY_CHANNEL, OWNER, PREFIX, expected_triggers
 from .watched import WatchedLinks, WatchedTable, restricted_to_columns, watched_table_names, watched_tables
@@ -73,21 +74,41 @@ def silent_triggers(using: str) -> tuple[str, list[str]]:
         return role, [name for name, enabled in cursor.fetchall() if enabled not in firing]
 
 
-def triggers_for(using: str, config: Config | None = None) -> list[Trigger]:
-    """The triggers the rules need on database `using` (tables that exist and are migrated there)."""
+def triggers_for(using: str, config: Config | None = None, *, not_reading: str = "") -> list[Trigger]:
+    """The triggers the rules need on database `using` (tables that exist and are migrated there), naming
+    only columns that exist; `not_reading`: a table they must not name (about to be altered)."""
     connection = connections[using]
     if connection.vendor not in SUPPORTED_VENDORS:
         return []
+    config = config or get_config()
     with connection.cursor() as cursor:
         existing = set(connection.introspection.table_names(cursor))
         if OUTBOX_TABLE not in existing:
             return []
+        columns_of: dict[str, set[str]] = {}
+
+        def columns(table: str) -> set[str]:
+            if table not in columns_of:
+                description = connection.introspection.get_table_description(cursor, table)
+                columns_of[table] = {column.name for column in description}
+            return columns_of[table]
+
         watched = []
         for table in watched_tables(config):
-            if table.table in existing and _allowed(using, table):
-                columns = {c.name for c in connection.introspection.get_table_description(cursor, table.table)}
-                if (restricted := restricted_to_columns(table, columns)) is not None:
-                    watched.append(restricted)
+            if table.table not in existing or not _allowed(using, table):
+                continue
+            if (restricted := restricted_to_columns(table, columns(table.table))) is None:
+                continue
+            if isinstance(restricted, WatchedTable):
+                follows = tuple(
+                    follow
+                    for follow in statement_follows(restricted.label, using, config)
+                    if follow.table in existing
+                    and follow.table != not_reading
+                    and set(follow.columns) <= columns(follow.table)
+                )
+                restricted = replace(restricted, follows=follows)
+            watched.append(restricted)
     return expected_triggers(connection.vendor, watched)
 
 
@@ -157,7 +178,8 @@ def prune_triggers(using: str, config: Config | None = None) -> tuple[InstalledT
 
 
 def drop_table_triggers(schema_editor: BaseDatabaseSchemaEditor, table: str) -> None:
-    """Drop the cache_sync triggers of `table` (before a schema operation on it)."""
+    """Before a schema operation on `table`: drop its cache_sync triggers, and replace those of other tables
+    that read it (a followed path) by triggers that do not, so no write fails if a column they name goes."""
     connection = schema_editor.connection
     if connection.vendor not in SUPPORTED_VENDORS:
         return
@@ -165,15 +187,24 @@ def drop_table_triggers(schema_editor: BaseDatabaseSchemaEditor, table: str) -> 
         if found.table == table:
             for statement in drop_statements(connection.vendor, name, table):
                 schema_editor.execute(statement, params=None)
+    readers = {trigger.name for trigger in triggers_for(connection.alias) if table in trigger.reads}
+    for trigger in triggers_for(connection.alias, not_reading=table):
+        if trigger.name in readers:
+            _run(schema_editor, trigger)
 
 
 def create_table_triggers(schema_editor: BaseDatabaseSchemaEditor, table: str) -> None:
-    """Install the triggers the rules need on `table` as it is now (after a schema operation on it)."""
+    """Install the triggers the rules need on `table` as it is now (after a schema operation on it), and
+    those of other tables that read it."""
     drop_table_triggers(schema_editor, table)
     for trigger in triggers_for(schema_editor.connection.alias):
-        if trigger.table == table:
-            for statement in trigger.statements:
-                schema_editor.execute(statement, params=None)
+        if trigger.table == table or table in trigger.reads:
+            _run(schema_editor, trigger)
+
+
+def _run(schema_editor: BaseDatabaseSchemaEditor, trigger: Trigger) -> None:
+    for statement in trigger.statements:
+        schema_editor.execute(statement, params=None)
 
 
 def install_after_migrate(sender: object, using: str, **kwargs: object) -> None:

@@ -18,6 +18,7 @@ from django.db.models.fields.reverse_related import ForeignObjectRel
 from django.db.models.options import Options
 
 from ..conf import Config, Rule, get_config
+from .followed import StatementFollow
 
 if TYPE_CHECKING:  # importing it needs django.contrib.contenttypes installed
     from django.contrib.contenttypes.fields import GenericForeignKey
@@ -32,6 +33,7 @@ class WatchedTable:
     key_columns: tuple[tuple[str, str], ...]  # (name in the outbox entry, column); ("pk", ...) first
     change_columns: tuple[str, ...]
     unique_columns: tuple[tuple[str, ...], ...] = ()  # each set a REPLACE may conflict on (SQLite), pk first
+    follows: tuple[StatementFollow, ...] = ()  # paths its triggers follow themselves (PostgreSQL: followed.py)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from ..signals import keys_invalidated
 from ..store import stats
 from ..store.breaker import StoreUnavailable, breaker
 from ..store.page_store import get_store
-from . import acks
+from . import acks, own_entries
 from .affected import AffectedKeys, affected_keys
 from .relay_wait import wait_for_relay
 
@@ -185,6 +185,7 @@ def deliver_own_changes(using: str) -> None:
             if len(changes) < CLAIM_LIMIT:
                 break
     except StoreUnavailable as error:
+        own_entries.read_back_next(using)
         stats.count("redis_error")
         logger.warning("Redis unavailable: invalidations left in the outbox for the relay: %s", error)
         try:
@@ -193,11 +194,15 @@ def deliver_own_changes(using: str) -> None:
         except DatabaseError:
             logger.exception("Waiting for the relay failed: its invalidations are left to it")
     except DatabaseError:
+        own_entries.read_back_next(using)
         logger.exception("Reading the outbox failed: invalidations left for the relay")
 
 
 def _read_own_changes(using: str, labels: frozenset[str]) -> tuple[list[outbox.Change], Followed | None]:
-    """This writer's entries; on PostgreSQL with the relations their keys follow, in one statement."""
+    """This writer's entries: as its triggers told them (own_entries.py), else read back, on PostgreSQL with
+    the relations their keys follow, in one statement."""
+    if (told := own_entries.take(using, labels)) is not None:
+        return told
     after = acks.acknowledged_through(using)
     if follows := follow_queries(get_config(), labels, using):
         return outbox.pending_of_this_writer_followed(using, CLAIM_LIMIT, labels, follows, after)

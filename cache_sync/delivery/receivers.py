@@ -30,6 +30,7 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 
 from ..capture.triggers import watched_table_names
+from . import own_entries
 from .delivery import deliver_after_commit, deliver_owed
 from .statements import PLAIN_READS, Kind, classify, mentions_any, statement_text
 
@@ -160,6 +161,8 @@ def install_hook(sender: object = None, *, connection: BaseDatabaseWrapper, **kw
     for wrapper in [w for w in wrappers if isinstance(w, WatchedWriteHook)]:
         wrappers.remove(wrapper)
     wrappers.insert(0, _hook)
+    if connection.vendor == "postgresql":
+        own_entries.listen(connection)
     if not vars(connection).get("_cache_sync_installed"):
         vars(connection)["_cache_sync_installed"] = True
         watch_cursors(connection)

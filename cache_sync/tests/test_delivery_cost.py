@@ -1,5 +1,5 @@
 """A transaction delivers once after its commit, however many of its statements wrote: one read of the
-outbox, not one per statement."""
+outbox, not one per statement (none on PostgreSQL, whose triggers tell the writer its entries)."""
 
 import pytest
 from django.db import connection, transaction
@@ -22,6 +22,6 @@ def test_a_transaction_of_several_writes_reads_its_outbox_entries_once_after_its
         for slug in ("odes", "elegies", "sonnets"):
             Book.objects.filter(slug=slug).update(title=f"{slug} revised")
     reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and OUTBOX_TABLE in q["sql"]]
-    assert len(reads) == 1, reads
+    assert len(reads) == (0 if connection.vendor == "postgresql" else 1), reads
     assert not unacknowledged()
     assert client.get("/books/odes/")["X-Cache"] == client.get("/books/sonnets/")["X-Cache"] == "miss"

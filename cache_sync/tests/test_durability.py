@@ -166,25 +166,73 @@ def test_a_redis_restarted_from_its_snapshot_serves_no_page_invalidated_after_it
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="SQLite runs one write transaction at a time: no interleaving")
-def test_keys_are_rendered_at_commit_so_a_rename_committed_meanwhile_is_seen(client, odes):
-    """A book transaction stays open while its shelf is renamed and committed."""
-    book_saved, rename_committed = threading.Event(), threading.Event()
+def test_a_rename_of_the_shelf_while_a_book_transaction_is_open_never_leaves_its_page_stale(client, odes):
+    """The book's statement has read (and told its writer) the shelf's slug: a rename must not commit, and a
+    page under the new slug be filled with the old book, before the book's commit."""
+    book_saved, commit_book, renamed = threading.Event(), threading.Event(), threading.Event()
 
     def long_book_transaction():
         try:
             with transaction.atomic():
                 Book.objects.filter(pk=odes.pk).update(title="Late Odes")
                 book_saved.set()
-                assert rename_committed.wait(10)
+                assert commit_book.wait(10)
         finally:
             connection.close()
 
-    writer = threading.Thread(target=long_book_transaction)
+    def rename():
+        try:
+            Shelf.objects.filter(slug="poetry").update(slug="verse")
+            renamed.set()
+        finally:
+            connection.close()
+
+    writer, renamer = threading.Thread(target=long_book_transaction), threading.Thread(target=rename)
     writer.start()
     assert book_saved.wait(10)
-    Shelf.objects.filter(slug="poetry").update(slug="verse")
+    renamer.start()
+    if renamed.wait(0.5):  # not with the shelf locked by the book's statement: the rename waits for its commit
+        cached(client, "/shelves/verse/")  # would show "Odes": the book's change is not committed
+    commit_book.set()
+    writer.join(10)
+    renamer.join(10)
+    assert "Late Odes" in page(client, "/shelves/verse/")
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite runs one write transaction at a time: no interleaving")
+def test_keys_are_rendered_at_commit_so_a_rename_committed_meanwhile_is_seen(client, odes):
+    """The shelf is renamed (held, uncommitted) before the book's statement, and committed while the book
+    transaction is open: the book's statement skips the held shelf, and its writer reads the slug after
+    its commit."""
+    held, commit_rename, book_saved, commit_book = (threading.Event() for _ in range(4))
+
+    def rename_transaction():
+        try:
+            with transaction.atomic():
+                Shelf.objects.filter(slug="poetry").update(slug="verse")
+                held.set()
+                assert commit_rename.wait(10)
+        finally:
+            connection.close()
+
+    def long_book_transaction():
+        try:
+            with transaction.atomic():
+                Book.objects.filter(pk=odes.pk).update(title="Late Odes")
+                book_saved.set()
+                assert commit_book.wait(10)
+        finally:
+            connection.close()
+
+    renamer, writer = threading.Thread(target=rename_transaction), threading.Thread(target=long_book_transaction)
+    renamer.start()
+    assert held.wait(10)
+    writer.start()
+    assert book_saved.wait(10), "the book's statement waited for the held shelf"
+    commit_rename.set()
+    renamer.join(10)
     cached(client, "/shelves/verse/")  # shows "Odes": the book's change is not committed
-    rename_committed.set()
+    commit_book.set()
     writer.join(10)
     assert "Late Odes" in page(client, "/shelves/verse/")
 

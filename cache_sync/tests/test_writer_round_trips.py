@@ -1,11 +1,13 @@
-"""What a write costs the writer on PostgreSQL: one read of its entries with their relations (it acknowledges
-them in Redis, and the relay deletes them); and the relay keeps the outbox it empties small."""
+"""What a write costs the writer on PostgreSQL when its triggers do not tell it its entries (test_own_entries.py):
+one read of its entries with their relations (it acknowledges them in Redis, and the relay deletes them);
+and the relay keeps the outbox it empties small."""
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from cache_sync.capture import outbox
+from cache_sync.capture.trigger_sql import OWN_ENTRIES
 from cache_sync.delivery import relay
 from cache_sync.models import OUTBOX_TABLE
 from cache_sync.signals import keys_invalidated
@@ -38,6 +40,8 @@ def invalidated():
 
 def test_a_save_reads_its_entries_and_their_relations_in_one_statement_and_deletes_nothing(client, odes):
     cached(client, "/books/odes/", "/shelves/poetry/")
+    with connection.cursor() as cursor:  # as a session whose startup option a pooler dropped
+        cursor.execute("SELECT set_config(%s, 'off', false)", [OWN_ENTRIES])
     odes.title = "Odes, read once"
     with CaptureQueriesContext(connection) as queries:
         odes.save()
@@ -48,7 +52,11 @@ def test_a_save_reads_its_entries_and_their_relations_in_one_statement_and_delet
     assert "Odes, read once" in page(client, "/shelves/poetry/")  # {shelf.slug} rendered from that read
 
 
-def test_relations_of_rows_recorded_by_their_pk_alone_are_still_followed(odes, invalidated):
+@pytest.mark.parametrize("told", [True, False], ids=["told", "read back"])
+def test_relations_of_rows_recorded_by_their_pk_alone_are_still_followed(odes, invalidated, told):
+    if not told:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, 'off', false)", [OWN_ENTRIES])
     other = factories.book(factories.shelf("prose"), "sagas", "Sagas")
     tag = Tag.objects.create(code="old", label="Old")
     invalidated.clear()
