@@ -378,8 +378,8 @@ MUTANTS = [
     Mutant(
         "triggers: a TRUNCATE that empties the outbox too (a flush) records its tables",
         "capture/trigger_sql.py",
-        "IS DISTINCT FROM 'on';\"",
-        "IS DISTINCT FROM 'never';\"",
+        "true) IS DISTINCT FROM 'on' \"",
+        "true) IS DISTINCT FROM 'never' \"",
         database="postgresql",
     ),
     Mutant(
@@ -919,15 +919,15 @@ MUTANTS = [
     Mutant(
         "triggers: PostgreSQL's entries do not name their writer (its own delivery finds none)",
         "capture/trigger_sql.py",
-        'f"SELECT {_literal(label)}, rows::text, pg_backend_pid() "',
-        'f"SELECT {_literal(label)}, rows::text, 0 "',
+        'VALUES ({_literal(label)}, {TEXT}, pg_backend_pid())',
+        'VALUES ({_literal(label)}, {TEXT}, 0)',
         database="postgresql",
     ),
     Mutant(
         "outbox: explicit keys on PostgreSQL do not name their writer (its own delivery finds none)",
         "capture/outbox.py",
-        '    writer = "pg_backend_pid()" if _is_postgres(using) else "0"',
-        '    writer = "0"',
+        'VALUES (%s, %s, pg_backend_pid()) "',
+        'VALUES (%s, %s, 0) "',
         database="postgresql",
     ),
     Mutant(
@@ -1326,7 +1326,8 @@ MUTANTS = [
     Mutant(
         "own_entries: a rolled-back transaction's told entries stay for the next delivery",
         "delivery/own_entries.py",
-        "        rollback()\n        marks.clear()\n        if (notices := _told()) is not None:\n            notices.told.clear()",
+        "        rollback()\n        marks.clear()\n"
+        "        if (notices := _told()) is not None:\n            notices.told.clear()",
         "        rollback()",
         database="postgresql",
     ),
@@ -1352,10 +1353,10 @@ MUTANTS = [
         database="postgresql",
     ),
     Mutant(
-        "own_entries: an overflowed buffer passes for a complete one",
+        "own_entries: entries told after an overflow are kept (and pass for all of them)",
         "delivery/own_entries.py",
-        "    if overflowed or not told:",
-        "    if not told:",
+        "        if not self.overflowed:\n            self.told.append(",
+        "        if True:\n            self.told.append(",
         database="postgresql",
     ),
     Mutant(

@@ -46,7 +46,7 @@ class _Notices:
     def __init__(self, raw: object) -> None:
         self.raw = raw
         self.told: list[tuple[str, str]] = []  # (rows, [id, model, followed]) as the trigger wrote them
-        self.overflowed = False  # or told of an entry it cannot vouch for: read back at the next delivery
+        self.overflowed = False  # or told of an entry it cannot vouch for: nothing is kept until the next delivery
 
     def __call__(self, diagnostic: Any) -> None:
         if diagnostic.message_primary != NOTICE_MESSAGE:
@@ -154,9 +154,9 @@ def take(using: str, labels: Collection[str]) -> tuple[list[Change], Followed] |
     notices: _Notices | None = getattr(connection, _ATTRIBUTE, None)
     if notices is None or notices.raw is not connection.connection:
         return None
-    told, overflowed = notices.told, notices.overflowed
+    told = notices.told
     notices.told, notices.overflowed = [], False
-    if overflowed or not told:
+    if not told:  # told nothing, or nothing kept since an overflow
         return None
     changes: list[Change] = []
     followed: Followed = {}

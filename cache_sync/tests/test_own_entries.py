@@ -175,14 +175,17 @@ def test_a_rolled_back_transaction_leaves_nothing_told_for_the_next_delivery(ode
 
 
 def test_past_its_limit_the_buffer_is_dropped_and_the_delivery_reads_back(odes, invalidated, monkeypatch):
+    """Three books' entries, a limit of two: the third overflows, and none of them is delivered from the
+    buffer (the third alone would pass for all three)."""
+    books = [odes, *(factories.book(odes.shelf, slug, slug.title()) for slug in ("elegies", "sonnets"))]
     monkeypatch.setattr(own_entries, "BUFFER_LIMIT", 2)
     invalidated.clear()
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
-        for n in range(3):
-            Book.objects.filter(pk=odes.pk).update(title=f"Odes {n}")
+        for book in books:
+            Book.objects.filter(pk=book.pk).update(title=f"{book.title}, overflowing")
     reads = [query["sql"] for query in queries.captured_queries if OUTBOX_TABLE in query["sql"]]
     assert len(reads) == 1, reads
-    assert {"book:odes", "shelf:poetry"} <= set(invalidated)
+    assert {"book:odes", "book:elegies", "book:sonnets", "shelf:poetry"} <= set(invalidated)
 
 
 def test_renaming_a_followed_column_in_a_migration_leaves_writes_working(odes, invalidated):
