@@ -236,3 +236,19 @@ def test_a_savepoint_rolled_back_drops_what_it_was_told(odes, invalidated):
             pass
     assert {"book:odes", "shelf:poetry"} <= set(invalidated)
     assert not {"book:sagas", "shelf:prose"} & set(invalidated)
+
+
+def test_writer_notices_that_is_not_a_boolean_is_named_by_its_check():
+    from cache_sync.conf import parse
+
+    problems = parse({"WRITER_NOTICES": "yes"}).problems
+    assert [problem.id for problem in problems] == ["cache_sync.E065"]
+    assert "WRITER_NOTICES" in problems[0].message
+
+
+def test_with_writer_notices_off_connections_do_not_ask_to_be_told(settings):
+    settings.CACHE_SYNC = {**settings.CACHE_SYNC, "WRITER_NOTICES": False}
+    assert own_entries.with_startup_option({"options": "-c search_path=public"}) == {"options": "-c search_path=public"}
+    settings.CACHE_SYNC = {**settings.CACHE_SYNC, "WRITER_NOTICES": True}
+    told = own_entries.with_startup_option({"options": "-c search_path=public"})
+    assert told == {"options": f"-c search_path=public {own_entries.STARTUP_OPTION}"}
