@@ -1310,6 +1310,13 @@ MUTANTS = [
         database="postgresql",
     ),
     Mutant(
+        "followed: a REPEATABLE READ writer locks followed rows too (its statement fails on a row changed since)",
+        "capture/followed.py",
+        "f\"CASE WHEN current_setting('transaction_isolation') = 'read committed' THEN \"",
+        "f\"CASE WHEN TRUE THEN \"",
+        database="postgresql",
+    ),
+    Mutant(
         "followed: a row another transaction holds is left out of the told pairs, not made null",
         "capture/followed.py",
         "f\"(SELECT CASE WHEN count(*) = (SELECT count(DISTINCT {element}) FROM {rows}) \"",

@@ -84,7 +84,8 @@ class StatementFollow:
     the writer may render keys from it without reading the database again. A target
     already locked by another writer (`SKIP LOCKED`: never waited for, so never a
     deadlock) or missing makes the value null, and the writer reads that path after
-    its commit (delivery/affected.py), as it does without triggers that follow.
+    its commit (delivery/affected.py), as it does without triggers that follow; so does
+    a transaction above READ COMMITTED, which the lock could fail.
     """
 
     path: tuple[str, ...]  # ("category", "slug")
@@ -129,11 +130,13 @@ def _statement_follow(model: type[models.Model], path: tuple[str, ...], using: s
     sql, params = _pairs_query(relation, path, RawSQL(f"SELECT {element}::{cast} FROM {rows}", ()), using)
     if params or "%" in sql:
         return None
-    # Null unless every target the rows name was found and locked.
+    # Null unless every target the rows name was found and locked; and under REPEATABLE READ or
+    # SERIALIZABLE, where locking a row changed since the snapshot fails the writer's statement.
     expression = (
+        f"CASE WHEN current_setting('transaction_isolation') = 'read committed' THEN "
         f"(SELECT CASE WHEN count(*) = (SELECT count(DISTINCT {element}) FROM {rows}) "
         f"THEN COALESCE(jsonb_agg(jsonb_build_array(f.k, f.v)), '[]'::jsonb) END "
-        f"FROM (SELECT k, v FROM ({sql}) AS q(k, v) FOR SHARE SKIP LOCKED) AS f)"
+        f"FROM (SELECT k, v FROM ({sql}) AS q(k, v) FOR SHARE SKIP LOCKED) AS f) END"
     )
     columns = (relation.target_field.column, end.column)
     return StatementFollow(path, related._meta.db_table, columns, expression)

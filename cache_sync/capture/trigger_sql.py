@@ -119,8 +119,8 @@ def _pg_json(table: WatchedTable, row: str) -> str:
 
 
 # PL/pgSQL variables of the trigger functions (prefixed: never a column name of a watched table).
-ROWS, TEXT, ENTRY, RECORDED, OWN = "cs_rows", "cs_text", "cs_entry", "cs_recorded", "cs_own"
-assert ROWS == STATEMENT_ROWS  # the followed paths' queries read the statement's rows from it
+ROWS = STATEMENT_ROWS  # the followed paths' queries read the statement's rows from it
+TEXT, ENTRY, RECORDED, OWN = "cs_text", "cs_entry", "cs_recorded", "cs_own"
 
 
 def _pg_record(label: str, rows: str, follows: tuple[StatementFollow, ...] = ()) -> str:

@@ -252,3 +252,18 @@ def test_with_writer_notices_off_connections_do_not_ask_to_be_told(settings):
     settings.CACHE_SYNC = {**settings.CACHE_SYNC, "WRITER_NOTICES": True}
     told = own_entries.with_startup_option({"options": "-c search_path=public"})
     assert told == {"options": f"-c search_path=public {own_entries.STARTUP_OPTION}"}
+
+
+def test_a_repeatable_read_writer_is_not_failed_by_the_lock_on_a_row_changed_since_its_snapshot(odes, invalidated):
+    """Locking a row another transaction changed since the snapshot fails a REPEATABLE READ statement: there
+    the trigger does not follow, and the writer reads the shelf after its commit."""
+    invalidated.clear()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SELECT 1 FROM testapp_book")  # the snapshot is taken
+        with other_session() as session:
+            session.execute("UPDATE testapp_shelf SET name = 'Renamed meanwhile' WHERE slug = 'poetry'")
+            session.commit()
+        Book.objects.filter(pk=odes.pk).update(title="Odes, repeatable")
+    assert {"book:odes", "shelf:poetry"} <= set(invalidated)
