@@ -36,6 +36,21 @@ def odes():
 
 
 @pytest.fixture
+def invalidated():
+    """The keys every delivery announces (keys_invalidated) during the test."""
+    from cache_sync.signals import keys_invalidated
+
+    keys: list[str] = []
+
+    def receive(sender, **kwargs):
+        keys.extend(kwargs["keys"])
+
+    keys_invalidated.connect(receive)
+    yield keys
+    keys_invalidated.disconnect(receive)
+
+
+@pytest.fixture
 def app():
     """The test app's WSGI application behind cache_sync's front door."""
     from django.core.wsgi import get_wsgi_application

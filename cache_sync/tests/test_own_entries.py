@@ -16,7 +16,6 @@ from cache_sync.api import invalidate_keys
 from cache_sync.capture.trigger_sql import OWN_ENTRIES
 from cache_sync.delivery import own_entries
 from cache_sync.models import OUTBOX_TABLE
-from cache_sync.signals import keys_invalidated
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached, page
 from cache_sync.tests.testapp.models import Book, Shelf
@@ -25,18 +24,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's notices"),
 ]
-
-
-@pytest.fixture
-def invalidated():
-    keys: list[str] = []
-
-    def receive(sender, **kwargs):
-        keys.extend(kwargs["keys"])
-
-    keys_invalidated.connect(receive)
-    yield keys
-    keys_invalidated.disconnect(receive)
 
 
 def other_session() -> psycopg.Connection:

@@ -10,7 +10,6 @@ from cache_sync.capture import outbox
 from cache_sync.capture.trigger_sql import OWN_ENTRIES
 from cache_sync.delivery import relay
 from cache_sync.models import OUTBOX_TABLE
-from cache_sync.signals import keys_invalidated
 from cache_sync.tests import factories
 from cache_sync.tests.helpers import cached, page
 from cache_sync.tests.testapp.models import Tag
@@ -24,18 +23,6 @@ pytestmark = [
 @pytest.fixture
 def odes():
     return factories.book(factories.shelf("poetry"), "odes", "Odes")
-
-
-@pytest.fixture
-def invalidated():
-    keys: list[str] = []
-
-    def receive(sender, **kwargs):
-        keys.extend(kwargs["keys"])
-
-    keys_invalidated.connect(receive)
-    yield keys
-    keys_invalidated.disconnect(receive)
 
 
 def test_a_save_reads_its_entries_and_their_relations_in_one_statement_and_deletes_nothing(client, odes):
